@@ -1,0 +1,413 @@
+import { CacheClosedError, FactoryError, NotACounterError } from '../errors.js'
+import { describe } from '../internal/describe.js'
+import { parseDuration, type Duration } from '../internal/duration.js'
+import type { CacheEventName, CacheListener } from '../observability/events.js'
+import type { CacheStats } from '../observability/stats.js'
+import type { MemoryEntry, MemoryTier } from '../tiers/memory_tier.js'
+import type { CacheContext, Scope } from './context.js'
+import type { Ticket } from './fences.js'
+import { checkNamespace, type CounterOptions, type GetOrSetOptions, type SetOptions } from './options.js'
+import { acceptL2, emitMiss, readL2, reportL2Error } from './read_path.js'
+import { checkTags, dropLocal, prepare, writeEntries, type Prepared } from './write_path.js'
+
+/** One entry of `setMany`. */
+export interface SetManyEntry<T = unknown> extends SetOptions {
+  key: string
+  value: T
+}
+
+/** What `health()` reports. */
+export interface CacheHealth {
+  /** False when Redis is configured and did not answer a PING. */
+  ok: boolean
+  l1: { entries: number; bytes: number } | null
+  l2: { ok: boolean; latencyMs: number | null; circuit: string; error?: string } | null
+}
+
+/**
+ * The cache facade: L1 (in-process LRU) over L2 (Redis). Create it with `createCache()`;
+ * `namespace()` returns a child sharing the same connections and counters.
+ */
+export class Cache {
+  /** The namespace this cache reads and writes in (`'shop'`, `'shop:users'` for a child). */
+  readonly name: string
+  readonly #ctx: CacheContext
+  readonly #scope: Scope
+  readonly #l1: MemoryTier | undefined
+  /** Keys up to this many UTF-16 units cannot exceed maxKeyBytes: no need to measure them. */
+  readonly #shortKey: number
+
+  /** @internal Use `createCache()`. */
+  constructor(context: CacheContext, namespace: string) {
+    this.#ctx = context
+    this.name = namespace
+    this.#scope = context.scope(namespace)
+    this.#l1 = this.#scope.l1
+    this.#shortKey = Math.floor(context.options.maxKeyBytes / 3)
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /** The value at `key`, or `undefined` on a miss. Redis failures are misses (and `l2:error` events). */
+  async get<T = unknown>(key: string): Promise<T | undefined> {
+    const hit = this.#l1Hit(key)
+    if (hit !== undefined) return hit.v as T
+    if (this.#ctx.l2 === undefined) {
+      emitMiss(this.#ctx, this.name, key)
+      return undefined
+    }
+    return (await readL2(this.#scope, this.#k(key), key))?.value as T | undefined
+  }
+
+  /** True when `get(key)` would return a value. */
+  async has(key: string): Promise<boolean> {
+    return (await this.get(key)) !== undefined
+  }
+
+  /**
+   * The cached value, or the factory's result, which is then cached. Concurrent calls for the
+   * same key in this process share one factory run. Factory failures reject with `FactoryError`
+   * (`cause` is what the factory threw) and are not cached. A factory result of `undefined` is
+   * returned but not cached.
+   */
+  async getOrSet<T>(key: string, factory: () => T | Promise<T>, options?: GetOrSetOptions): Promise<T> {
+    const hit = this.#l1Hit(key)
+    if (hit !== undefined) return hit.v as T
+    if (typeof factory !== 'function') throw new TypeError(`Expected \`factory\` to be a function, got ${describe(factory)}`)
+    const ttl = this.#ttl(options)
+    const tags = options?.tags === undefined ? undefined : checkTags(options.tags)
+    const k = this.#k(key)
+    const inflight = this.#ctx.inflight
+    let running = inflight.get(k) as Promise<T> | undefined
+    if (running === undefined) {
+      const started = this.#fill(k, key, factory, ttl, tags)
+      inflight.set(k, started)
+      const done = (): void => {
+        if (inflight.get(k) === started) inflight.delete(k)
+      }
+      started.then(done, done)
+      running = started
+    }
+    return running
+  }
+
+  /** Values for many keys, in order (`undefined` for misses). The L2 part is one Redis round trip. */
+  async getMany<T = unknown>(keys: readonly string[]): Promise<Array<T | undefined>> {
+    if (!Array.isArray(keys)) throw new TypeError(`Expected \`keys\` to be an array of strings, got ${describe(keys)}`)
+    const ctx = this.#ctx
+    const out = new Array<T | undefined>(keys.length)
+    const missing: number[] = []
+    for (let i = 0; i < keys.length; i++) {
+      const hit = this.#l1Hit(keys[i] as string)
+      if (hit !== undefined) out[i] = hit.v as T
+      else missing.push(i)
+    }
+    const l2 = ctx.l2
+    if (missing.length === 0 || l2 === undefined) return out
+    this.#open()
+    const ks = missing.map((i) => this.#k(keys[i]))
+    const tickets = ks.map((k) => ctx.fences.enter(k))
+    try {
+      const raws = await l2.mget(ks)
+      const now = Date.now()
+      for (let j = 0; j < missing.length; j++) {
+        const i = missing[j] as number
+        const entry = acceptL2(this.#scope, ks[j] as string, keys[i] as string, raws[j] ?? null, tickets[j] as Ticket, now)
+        out[i] = entry?.value as T | undefined
+      }
+    } catch (error) {
+      reportL2Error(ctx, 'getMany', undefined, error)
+    } finally {
+      for (const ticket of tickets) ctx.fences.leave(ticket)
+    }
+    return out
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /**
+   * Writes `value` to Redis, then to L1, then tells the other nodes. `undefined` is refused
+   * (it means "miss"; use `delete`). When Redis fails, see `l2.onWriteError`.
+   */
+  async set(key: string, value: unknown, options?: SetOptions): Promise<void> {
+    const prepared = this.#prepare(key, value, options)
+    this.#open()
+    await writeEntries(this.#scope, [prepared], true)
+  }
+
+  /** Writes many entries: every entry is validated and encoded before anything is written; the L2 part is one pipeline. */
+  async setMany(entries: ReadonlyArray<SetManyEntry>): Promise<void> {
+    if (!Array.isArray(entries)) throw new TypeError(`Expected \`entries\` to be an array of { key, value }, got ${describe(entries)}`)
+    const prepared = entries.map((entry: SetManyEntry) => {
+      if (typeof entry !== 'object' || entry === null) throw new TypeError(`Expected each entry to be { key, value }, got ${describe(entry)}`)
+      return this.#prepare(entry.key, entry.value, entry)
+    })
+    if (prepared.length === 0) return
+    this.#open()
+    await writeEntries(this.#scope, prepared, true)
+  }
+
+  /** Removes `key` from every tier (and, with the bus, from every node's L1). Resolves with whether it existed. */
+  async delete(key: string): Promise<boolean> {
+    return (await this.#delete([key])) > 0
+  }
+
+  /** Removes many keys; resolves with how many existed. */
+  async deleteMany(keys: readonly string[]): Promise<number> {
+    if (!Array.isArray(keys)) throw new TypeError(`Expected \`keys\` to be an array of strings, got ${describe(keys)}`)
+    return this.#delete([...new Set(keys)])
+  }
+
+  /** Gives an existing entry a new time to live. Resolves with whether the key existed. */
+  async expire(key: string, ttl: Duration): Promise<boolean> {
+    const k = this.#k(key)
+    const ms = parseDuration(ttl, 'ttl')
+    const ctx = this.#ctx
+    const l1 = this.#l1
+    const expiresAt = Date.now() + ms
+    if (ctx.l2 === undefined) {
+      const hit = l1?.get(key)
+      if (hit === undefined || l1 === undefined) return false
+      l1.set(key, { ...hit, e: expiresAt }, ms, l1.sizeOf(key))
+      return true
+    }
+    this.#open()
+    let existed: boolean
+    try {
+      existed = await ctx.l2.expire(k, expiresAt, ms)
+    } catch (error) {
+      dropLocal(this.#scope, [{ k, key }])
+      reportL2Error(ctx, 'expire', key, error)
+      if (ctx.options.l2?.onWriteError === 'throw') throw error
+      return false
+    }
+    dropLocal(this.#scope, [{ k, key }])
+    ctx.announcer?.keysChanged([k])
+    return existed
+  }
+
+  /**
+   * Adds `by` (default 1) to the integer counter at `key`, atomically in Redis, creating it at 0
+   * (with `options.ttl` or the cache's ttl). Resolves with the new value. `get` reads it as a number.
+   * Throws `NotACounterError` when `key` holds something else. With Redis configured it never falls
+   * back to L1: a counter that only one server sees is what it exists to avoid.
+   */
+  async incr(key: string, by = 1, options?: CounterOptions): Promise<number> {
+    const k = this.#k(key)
+    if (!Number.isSafeInteger(by)) throw new TypeError(`Expected \`by\` to be a safe integer, got ${describe(by)}`)
+    const ttl = this.#ttl(options)
+    const ctx = this.#ctx
+    if (ctx.l2 === undefined) return this.#incrLocal(key, by, ttl)
+    this.#open()
+    const value = await ctx.l2.incr(k, by, ttl)
+    dropLocal(this.#scope, [{ k, key }])
+    ctx.announcer?.keysChanged([k])
+    return value
+  }
+
+  /** `incr(key, -by)`. */
+  async decr(key: string, by = 1, options?: CounterOptions): Promise<number> {
+    if (!Number.isSafeInteger(by)) throw new TypeError(`Expected \`by\` to be a safe integer, got ${describe(by)}`)
+    return this.incr(key, -by, options)
+  }
+
+  /** Removes every key of this namespace (not of child namespaces) from Redis (SCAN, never KEYS) and L1. */
+  async clear(): Promise<void> {
+    const ctx = this.#ctx
+    ctx.fences.invalidateAll()
+    this.#l1?.clear()
+    let deleted = 0
+    if (ctx.l2 !== undefined) {
+      this.#open()
+      try {
+        deleted = await ctx.l2.deleteMatching(`${escapeGlob(this.#scope.prefix)}*`)
+      } catch (error) {
+        reportL2Error(ctx, 'clear', undefined, error)
+        if (ctx.options.l2?.onWriteError === 'throw') throw error
+      }
+      // Reads in flight during the scan may have promoted keys since: drop them too.
+      ctx.fences.invalidateAll()
+      this.#l1?.clear()
+      ctx.announcer?.prefixCleared(this.#scope.prefix)
+    }
+    ctx.events.emit('cleared', { namespace: this.name, deleted })
+  }
+
+  // ---------------------------------------------------------------- structure and introspection
+
+  /** A child cache in `<this namespace>:<name>`, sharing connections and counters. */
+  namespace(name: string): Cache {
+    checkNamespace(name, 'name')
+    return new Cache(this.#ctx, `${this.name}:${name}`)
+  }
+
+  /** Round trip to Redis with its latency, and the size of L1 (all namespaces). Never throws. */
+  async health(): Promise<CacheHealth> {
+    const l2 = this.#ctx.l2
+    const l1 = this.#l1Totals()
+    if (l2 === undefined) return { ok: true, l1, l2: null }
+    try {
+      const latencyMs = await l2.ping()
+      return { ok: true, l1, l2: { ok: true, latencyMs, circuit: l2.circuit } }
+    } catch (error) {
+      return { ok: false, l1, l2: { ok: false, latencyMs: null, circuit: l2.circuit, error: (error as Error).message } }
+    }
+  }
+
+  /** Hits and misses per tier, Redis errors, factory calls. Shared by all namespaces of a cache. */
+  stats(): CacheStats {
+    const { counters: c, l2 } = this.#ctx
+    const l1 = this.#l1Totals()
+    return {
+      l1: l1 === null ? null : { hits: c.l1Hits, misses: c.l1Misses, ...l1 },
+      l2: l2 === undefined ? null : { hits: c.l2Hits, misses: c.l2Misses, errors: c.l2Errors, circuit: l2.circuit },
+      decodeErrors: c.decodeErrors,
+      factory: { calls: c.factoryCalls, errors: c.factoryErrors },
+      writes: c.writes,
+      deletes: c.deletes,
+    }
+  }
+
+  /** Listens to an event (see `CacheEvents`). */
+  on<K extends CacheEventName>(name: K, listener: CacheListener<K>): this {
+    this.#ctx.events.on(name, listener)
+    return this
+  }
+
+  off<K extends CacheEventName>(name: K, listener: CacheListener<K>): this {
+    this.#ctx.events.off(name, listener)
+    return this
+  }
+
+  /** Closes the Redis connections tiercache opened (not clients you passed in), for this cache and all its namespaces. */
+  async close(): Promise<void> {
+    await this.#ctx.close()
+  }
+
+  /** @internal The namespace's scope, for the modules that extend the facade (bus, wrappers). */
+  get scope(): Scope {
+    return this.#scope
+  }
+
+  /** @internal The full Redis key for `key`. */
+  redisKey(key: string): string {
+    return this.#k(key)
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  /** Validates `key` and answers from L1 when it can. The hot path: no allocation, no string building. */
+  #l1Hit(key: string): MemoryEntry | undefined {
+    if (typeof key !== 'string' || key.length === 0 || key.length > this.#shortKey) this.#checkKey(key)
+    const l1 = this.#l1
+    if (l1 === undefined) return undefined
+    const ctx = this.#ctx
+    const hit = l1.get(key)
+    if (hit !== undefined && (ctx.l1Gate === undefined || ctx.l1Gate(hit))) {
+      ctx.counters.l1Hits++
+      if (ctx.events.hitMissWatched) ctx.events.emit('hit', { namespace: this.name, key, layer: 'l1' })
+      return hit
+    }
+    ctx.counters.l1Misses++
+    return undefined
+  }
+
+  #checkKey(key: unknown): void {
+    if (typeof key !== 'string' || key.length === 0)
+      throw new TypeError(`Expected \`key\` to be a non-empty string, got ${describe(key)}`)
+    const bytes = Buffer.byteLength(key)
+    if (bytes > this.#ctx.options.maxKeyBytes)
+      throw new TypeError(`Expected \`key\` to be at most ${this.#ctx.options.maxKeyBytes} bytes (maxKeyBytes), got ${bytes} bytes`)
+  }
+
+  /** Validates `key` and returns its full Redis key. */
+  #k(key: unknown): string {
+    if (typeof key !== 'string' || key.length === 0 || key.length > this.#shortKey) this.#checkKey(key)
+    return this.#scope.prefix + (key as string)
+  }
+
+  #ttl(options: { ttl?: Duration } | undefined): number {
+    return options?.ttl === undefined ? this.#ctx.options.ttl : parseDuration(options.ttl, 'ttl')
+  }
+
+  #prepare(key: string, value: unknown, options: SetOptions | undefined): Prepared {
+    const k = this.#k(key)
+    const tags = options?.tags === undefined ? undefined : checkTags(options.tags)
+    return prepare(this.#ctx, k, key, value, this.#ttl(options), tags)
+  }
+
+  #open(): void {
+    if (this.#ctx.closed) throw new CacheClosedError('The cache is closed')
+  }
+
+  #l1Totals(): { entries: number; bytes: number } | null {
+    if (this.#l1 === undefined) return null
+    let entries = 0
+    let bytes = 0
+    for (const scope of this.#ctx.scopes.values()) {
+      entries += scope.l1?.entries ?? 0
+      bytes += scope.l1?.bytes ?? 0
+    }
+    return { entries, bytes }
+  }
+
+  async #delete(keys: readonly string[]): Promise<number> {
+    const items = keys.map((key) => ({ k: this.#k(key), key }))
+    const ctx = this.#ctx
+    let existed = 0
+    if (ctx.l2 !== undefined) {
+      this.#open()
+      try {
+        existed = await ctx.l2.del(items.map((item) => item.k))
+      } catch (error) {
+        dropLocal(this.#scope, items)
+        reportL2Error(ctx, 'delete', undefined, error)
+        if (ctx.options.l2?.onWriteError === 'throw') throw error
+        return 0
+      }
+    } else {
+      for (const key of keys) if (this.#l1?.get(key) !== undefined) existed++
+    }
+    dropLocal(this.#scope, items)
+    ctx.counters.deletes += items.length
+    if (ctx.l2 !== undefined) ctx.announcer?.keysChanged(items.map((item) => item.k))
+    ctx.events.emit('deleted', { namespace: this.name, keys })
+    return existed
+  }
+
+  #incrLocal(key: string, by: number, ttl: number): number {
+    const l1 = this.#l1 as MemoryTier
+    const hit = l1.get(key)
+    const current = hit === undefined ? 0 : hit.v
+    if (typeof current !== 'number' || !Number.isSafeInteger(current))
+      throw new NotACounterError(`Key "${key}" does not hold an integer counter`)
+    const remaining = hit === undefined ? ttl : l1.remainingTtl(key)
+    const now = Date.now()
+    const next = current + by
+    l1.set(key, { v: next, e: hit === undefined ? now + ttl : hit.e, t: undefined, at: now }, Number.isFinite(remaining) ? remaining : 0, 8)
+    return next
+  }
+
+  async #fill<T>(k: string, key: string, factory: () => T | Promise<T>, ttl: number, tags: readonly string[] | undefined): Promise<T> {
+    const ctx = this.#ctx
+    if (ctx.l2 !== undefined) {
+      const entry = await readL2(this.#scope, k, key)
+      if (entry !== undefined) return entry.value as T
+    }
+    ctx.counters.factoryCalls++
+    let value: T
+    try {
+      value = await factory()
+    } catch (error) {
+      ctx.counters.factoryErrors++
+      throw new FactoryError(key, error)
+    }
+    if (value === undefined) return value
+    await writeEntries(this.#scope, [prepare(ctx, k, key, value, ttl, tags)], false)
+    return value
+  }
+}
+
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&')
+}

@@ -1,0 +1,17 @@
+import { Cache } from './cache.js'
+import { createContext } from './context.js'
+import { resolveOptions, type CacheOptions } from './options.js'
+
+/**
+ * Creates a cache: an in-process LRU (L1) over Redis (L2) when `redis` is given, L1 alone otherwise.
+ *
+ * ```ts
+ * const cache = createCache({ redis: process.env.REDIS_URL, namespace: 'shop', ttl: '10m' })
+ * const product = await cache.getOrSet('product:1', () => db.product(1), { ttl: '1h' })
+ * ```
+ * @throws TypeError when an option is invalid (the message names it and the value given).
+ */
+export function createCache(options?: CacheOptions): Cache {
+  const resolved = resolveOptions(options)
+  return new Cache(createContext(resolved), resolved.namespace)
+}

@@ -1,0 +1,255 @@
+import { Redis, type RedisOptions } from 'ioredis'
+import { isCodec, jsonCodec, msgpackCodec, type Codec } from '../codec/codec.js'
+import { describe } from '../internal/describe.js'
+import { parseDuration, type Duration } from '../internal/duration.js'
+import type { RedisClient } from '../tiers/redis_tier.js'
+
+/** L1 (in-process LRU) settings. At least one of `maxEntries` and `maxBytes` bounds it. */
+export interface L1Options {
+  /**
+   * Most entries L1 holds; the least recently used go first.
+   * @default 10_000
+   */
+  maxEntries?: number
+  /**
+   * Most bytes L1 holds, counted as the encoded size of each value (a proxy for heap size).
+   * @default 67_108_864 (64 MiB)
+   */
+  maxBytes?: number
+  /**
+   * Cap on how long an entry stays in L1. An entry never outlives what remains of its TTL in L2.
+   * @default no cap beyond the entry's TTL
+   */
+  ttl?: Duration
+}
+
+/** What `set`/`delete`/`clear` do when Redis fails. */
+export type WriteErrorPolicy = 'throw' | 'local'
+
+/** L2 (Redis) settings. */
+export interface L2Options {
+  /**
+   * Per-command timeout. A command that takes longer fails with `L2TimeoutError`; reads treat it as a miss.
+   * @default 500 (ms)
+   */
+  timeout?: Duration
+  /**
+   * When a write cannot reach Redis:
+   * - `'throw'`: `set`, `setMany`, `delete`, `deleteMany`, `expire` and `clear` reject with the L2 error, and
+   *   this node drops the key from its L1 (Redis' state is unknown, so L1 must not keep answering for it).
+   * - `'local'`: the write resolves after updating L1 only, kept for at most `localTtl`, and emits
+   *   `write:degraded`. Other nodes do not see it.
+   * `getOrSet` always returns the factory's value; if writing it to Redis fails, it is kept in L1 for at most
+   * `localTtl` (so an outage does not send every request to the factory) and `write:degraded` is emitted.
+   * @default 'throw'
+   */
+  onWriteError?: WriteErrorPolicy
+  /**
+   * How long a value that reached L1 but not Redis may be served from L1.
+   * @default '5s'
+   */
+  localTtl?: Duration
+  /** Circuit breaker in front of Redis. */
+  breaker?: {
+    /**
+     * Consecutive failures (timeouts, connection errors) that open the circuit; while open, commands fail at
+     * once with `L2UnavailableError` instead of waiting for the timeout.
+     * @default 5
+     */
+    threshold?: number
+    /**
+     * How long the circuit stays open before commands are tried again.
+     * @default '1s'
+     */
+    cooldown?: Duration
+  }
+}
+
+export interface CacheOptions {
+  /**
+   * The shared tier: a Redis URL (`redis://host:6379/0`), an ioredis `Redis` or `Cluster` instance (yours:
+   * `close()` leaves it open), or ioredis `RedisOptions` (a client tiercache creates and closes).
+   * Without it the cache runs on L1 alone.
+   * @default undefined (L1 only)
+   */
+  redis?: string | RedisClient | RedisOptions
+  /**
+   * Scopes keys, `clear()` and (with the bus) invalidations. Letters, digits, `_`, `-`, `.`; `a:b` nests.
+   * @default 'default'
+   */
+  namespace?: string
+  /**
+   * First part of every Redis key: `<prefix>:<namespace>::<key>`.
+   * @default 'tc'
+   */
+  prefix?: string
+  /**
+   * Default time to live for entries.
+   * @default '30m'
+   */
+  ttl?: Duration
+  /**
+   * L1 settings, or `false` to run without L1 (every read goes to Redis).
+   * @default { maxEntries: 10_000, maxBytes: 64 MiB }
+   */
+  l1?: L1Options | false
+  /**
+   * L2 settings, or `false` to run on L1 alone even when `redis` is given.
+   * @default { timeout: 500, onWriteError: 'throw', localTtl: '5s', breaker: { threshold: 5, cooldown: '1s' } }
+   */
+  l2?: L2Options | false
+  /**
+   * How values become bytes: `'msgpack'` (structured clone: Date, Map, Set, BigInt, Buffer, circular…),
+   * `'json'`, or your own {@link Codec}.
+   * @default 'msgpack'
+   */
+  codec?: 'msgpack' | 'json' | Codec
+  /**
+   * Largest encoded value accepted; larger values are refused with `ValueTooLargeError` and nothing changes.
+   * @default 1_048_576 (1 MiB)
+   */
+  maxValueBytes?: number
+  /**
+   * Longest key accepted, in UTF-8 bytes (before the prefix and namespace are added).
+   * @default 1024
+   */
+  maxKeyBytes?: number
+}
+
+/** Options of one write. */
+export interface SetOptions {
+  /** Time to live; the cache's `ttl` when omitted. */
+  ttl?: Duration
+  /** Tags to invalidate this entry by, with `invalidateTags`. */
+  tags?: readonly string[]
+}
+
+/** Options of `getOrSet`: those of the write it makes on a miss. */
+export type GetOrSetOptions = SetOptions
+
+/** Options of `incr`/`decr`. */
+export interface CounterOptions {
+  /** TTL given to the counter when this call creates it; an existing counter keeps its TTL. @default the cache's `ttl` */
+  ttl?: Duration
+}
+
+/** Options after defaults and validation, computed once per cache. @internal */
+export interface ResolvedOptions {
+  namespace: string
+  prefix: string
+  ttl: number
+  l1: { maxEntries: number | undefined; maxBytes: number | undefined; ttl: number } | undefined
+  l2:
+    | {
+        client: RedisClient
+        owned: boolean
+        timeout: number
+        onWriteError: WriteErrorPolicy
+        localTtl: number
+        breakerThreshold: number
+        breakerCooldown: number
+      }
+    | undefined
+  codec: Codec
+  maxValueBytes: number
+  maxKeyBytes: number
+}
+
+const NAMESPACE = /^[A-Za-z0-9_.-]+(?::[A-Za-z0-9_.-]+)*$/
+
+export function checkNamespace(value: unknown, name = 'namespace'): string {
+  if (typeof value !== 'string' || !NAMESPACE.test(value) || value.length > 128)
+    throw new TypeError(
+      `Expected \`${name}\` to be 1-128 letters, digits, '_', '-' or '.', with ':' between parts, got ${describe(value)}`,
+    )
+  return value
+}
+
+function positiveInteger(value: unknown, name: string, fallback: number | undefined): number | undefined {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
+    throw new TypeError(`Expected \`${name}\` to be a whole number from 1 and up, got ${describe(value)}`)
+  return value
+}
+
+function plainObject(value: unknown, name: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new TypeError(`Expected \`${name}\` to be an object, got ${describe(value)}`)
+  return value as Record<string, unknown>
+}
+
+/** True for an ioredis client (or something shaped like one, such as ioredis-mock). */
+export function isRedisClient(value: unknown): value is RedisClient {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Redis).getBuffer === 'function' &&
+    typeof (value as Redis).defineCommand === 'function'
+  )
+}
+
+function resolveRedis(value: unknown): { client: RedisClient; owned: boolean } {
+  if (typeof value === 'string') {
+    if (!/^rediss?:\/\//.test(value)) throw new TypeError(`Expected \`redis\` to be a redis:// or rediss:// URL, got ${describe(value)}`)
+    return { client: new Redis(value, { maxRetriesPerRequest: 2 }), owned: true }
+  }
+  if (isRedisClient(value)) return { client: value, owned: false }
+  const options = plainObject(value, 'redis') as RedisOptions
+  return { client: new Redis({ maxRetriesPerRequest: 2, ...options }), owned: true }
+}
+
+export function resolveOptions(input: CacheOptions | undefined): ResolvedOptions {
+  const options = input === undefined ? {} : (plainObject(input, 'options') as CacheOptions)
+  const ttl = parseDuration(options.ttl ?? '30m', 'ttl')
+
+  let l1: ResolvedOptions['l1']
+  if (options.l1 !== false) {
+    const l1Input = options.l1 === undefined ? {} : (plainObject(options.l1, 'l1') as L1Options)
+    const explicit = l1Input.maxEntries !== undefined || l1Input.maxBytes !== undefined
+    l1 = {
+      maxEntries: positiveInteger(l1Input.maxEntries, 'l1.maxEntries', explicit ? undefined : 10_000),
+      maxBytes: positiveInteger(l1Input.maxBytes, 'l1.maxBytes', explicit ? undefined : 64 * 1024 * 1024),
+      ttl: l1Input.ttl === undefined ? 0 : parseDuration(l1Input.ttl, 'l1.ttl'),
+    }
+  }
+
+  let l2: ResolvedOptions['l2']
+  if (options.l2 !== false && options.redis !== undefined) {
+    const l2Input = options.l2 === undefined ? {} : (plainObject(options.l2, 'l2') as L2Options)
+    const onWriteError = l2Input.onWriteError ?? 'throw'
+    if (onWriteError !== 'throw' && onWriteError !== 'local')
+      throw new TypeError(`Expected \`l2.onWriteError\` to be 'throw' or 'local', got ${describe(onWriteError)}`)
+    const breaker = l2Input.breaker === undefined ? {} : plainObject(l2Input.breaker, 'l2.breaker')
+    const timeout = parseDuration(l2Input.timeout ?? 500, 'l2.timeout', true)
+    const localTtl = parseDuration(l2Input.localTtl ?? '5s', 'l2.localTtl')
+    const breakerThreshold = positiveInteger(breaker.threshold, 'l2.breaker.threshold', 5) as number
+    const breakerCooldown = parseDuration(breaker.cooldown ?? '1s', 'l2.breaker.cooldown')
+    l2 = { ...resolveRedis(options.redis), timeout, onWriteError, localTtl, breakerThreshold, breakerCooldown }
+  } else if (options.l2 !== undefined && options.l2 !== false) {
+    throw new TypeError('`l2` options were given without `redis`: pass `redis` (a URL, client or options), or `l2: false`')
+  }
+
+  if (l1 === undefined && l2 === undefined)
+    throw new TypeError('A cache needs at least one tier: `l1` is false and no `redis` is given')
+
+  let codec: Codec
+  if (options.codec === undefined || options.codec === 'msgpack') codec = msgpackCodec()
+  else if (options.codec === 'json') codec = jsonCodec()
+  else if (isCodec(options.codec)) codec = options.codec
+  else throw new TypeError(`Expected \`codec\` to be 'msgpack', 'json' or an object with encode and decode, got ${describe(options.codec)}`)
+
+  const prefix = options.prefix ?? 'tc'
+  if (typeof prefix !== 'string' || prefix.length === 0 || prefix.includes('::'))
+    throw new TypeError(`Expected \`prefix\` to be a non-empty string without '::', got ${describe(prefix)}`)
+
+  return {
+    namespace: checkNamespace(options.namespace ?? 'default'),
+    prefix,
+    ttl,
+    l1,
+    l2,
+    codec,
+    maxValueBytes: positiveInteger(options.maxValueBytes, 'maxValueBytes', 1024 * 1024) as number,
+    maxKeyBytes: positiveInteger(options.maxKeyBytes, 'maxKeyBytes', 1024) as number,
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * The L2 read path shared by `get`, `getOrSet` and `getMany`: decode what Redis returned (a
+ * miss plus an event for garbage), drop logically expired entries, and promote the rest to L1
+ * with a TTL no longer than what remains in L2, unless an invalidation fenced the read.
+ * @internal
+ */
+import { decodeEntry, type StoredEntry } from '../codec/envelope.js'
+import { CacheClosedError, CacheError, DecodeError, L2CommandError } from '../errors.js'
+import type { CacheContext, Scope } from './context.js'
+import type { Ticket } from './fences.js'
+
+export async function readL2(scope: Scope, k: string, key: string): Promise<StoredEntry | undefined> {
+  const { ctx, namespace } = scope
+  const l2 = ctx.l2 as NonNullable<CacheContext['l2']>
+  if (ctx.closed) throw new CacheClosedError('The cache is closed')
+  const ticket = ctx.fences.enter(k)
+  try {
+    let raw: Buffer | null
+    try {
+      raw = await l2.get(k)
+    } catch (error) {
+      reportL2Error(ctx, 'get', key, error)
+      emitMiss(ctx, namespace, key)
+      return undefined
+    }
+    return acceptL2(scope, k, key, raw, ticket, Date.now())
+  } finally {
+    ctx.fences.leave(ticket)
+  }
+}
+
+/** Turns what Redis returned into an entry (or a miss), promoting it to L1 unless fenced. */
+export function acceptL2(
+  scope: Scope,
+  k: string,
+  key: string,
+  raw: Buffer | null,
+  ticket: Ticket,
+  now: number,
+): StoredEntry | undefined {
+  const { ctx, namespace } = scope
+  if (raw === null) {
+    ctx.counters.l2Misses++
+    emitMiss(ctx, namespace, key)
+    return undefined
+  }
+  let entry: StoredEntry
+  try {
+    entry = decodeEntry(ctx.options.codec, raw)
+  } catch (error) {
+    ctx.counters.decodeErrors++
+    const decodeError = new DecodeError(key, (error as Error).message, { cause: error })
+    ctx.events.emit('decode:error', { namespace, key, error: decodeError })
+    emitMiss(ctx, namespace, key)
+    return undefined
+  }
+  if (entry.expiresAt !== 0 && entry.expiresAt <= now) {
+    ctx.counters.l2Misses++
+    emitMiss(ctx, namespace, key)
+    return undefined
+  }
+  ctx.counters.l2Hits++
+  if (ctx.events.hitMissWatched) ctx.events.emit('hit', { namespace, key, layer: 'l2' })
+  const l1 = scope.l1
+  if (l1 !== undefined && !entry.counter && ctx.fences.valid(ticket)) {
+    const remaining = entry.expiresAt === 0 ? 0 : entry.expiresAt - now
+    l1.set(key, { v: entry.value, e: entry.expiresAt, t: entry.tags, at: now }, l1Ttl(ctx, remaining), raw.length)
+  }
+  return entry
+}
+
+/** L1 TTL: what is left in L2 (0 = none), capped by `l1.ttl`. */
+export function l1Ttl(ctx: CacheContext, remaining: number): number {
+  const cap = ctx.options.l1?.ttl ?? 0
+  if (cap === 0) return remaining
+  return remaining === 0 ? cap : Math.min(cap, remaining)
+}
+
+export function emitMiss(ctx: CacheContext, namespace: string, key: string): void {
+  if (ctx.events.hitMissWatched) ctx.events.emit('miss', { namespace, key })
+}
+
+export function reportL2Error(ctx: CacheContext, operation: string, key: string | undefined, error: unknown): void {
+  ctx.counters.l2Errors++
+  const wrapped = error instanceof CacheError ? error : new L2CommandError(String(error), { cause: error })
+  ctx.events.emit('l2:error', { operation, key, error: wrapped })
+}

@@ -1,0 +1,96 @@
+/**
+ * The bytes tiercache stores in Redis under each key:
+ *
+ * ```
+ * 0      'T' 'C'           magic
+ * 2      version (1)
+ * 3      flags             bit 0: a tag section follows the header
+ * 4      expiresAt         float64 BE, ms since the epoch; 0 = no logical expiry
+ * 12     [tags]            uint16 BE byte length, then the tags joined by NUL, UTF-8
+ * …      payload           the codec's bytes
+ * ```
+ *
+ * `expiresAt` is the logical expiry: the Redis TTL may run longer (grace), but past
+ * `expiresAt` the entry is stale. Counters (`incr`) are plain Redis integers, not envelopes;
+ * they decode as numbers. Anything else under one of our keys is garbage: a `DecodeError`.
+ */
+import type { Codec } from './codec.js'
+
+const MAGIC_0 = 0x54 // 'T'
+const MAGIC_1 = 0x43 // 'C'
+const VERSION = 1
+const FLAG_TAGS = 1
+export const HEADER_BYTES = 12
+const TAG_SEPARATOR = '\u0000'
+const COUNTER = /^-?\d{1,20}$/
+
+/** An entry as decoded from Redis. */
+export interface StoredEntry {
+  value: unknown
+  /** Logical expiry (ms since the epoch), 0 for none. */
+  expiresAt: number
+  tags: readonly string[] | undefined
+  /** True for a plain Redis integer written by `incr`/`decr`. */
+  counter: boolean
+}
+
+export class EnvelopeError extends Error {}
+
+export function encodeEntry(
+  codec: Codec,
+  value: unknown,
+  expiresAt: number,
+  tags: readonly string[] | undefined,
+): Buffer {
+  const payload = codec.encode(value)
+  const tagBytes = tags !== undefined && tags.length > 0 ? Buffer.from(tags.join(TAG_SEPARATOR), 'utf8') : undefined
+  if (tagBytes !== undefined && tagBytes.length > 0xffff) throw new TypeError('Expected `tags` to fit in 65535 bytes')
+  const tagSection = tagBytes === undefined ? 0 : 2 + tagBytes.length
+  const out = Buffer.allocUnsafe(HEADER_BYTES + tagSection + payload.length)
+  out[0] = MAGIC_0
+  out[1] = MAGIC_1
+  out[2] = VERSION
+  out[3] = tagBytes === undefined ? 0 : FLAG_TAGS
+  out.writeDoubleBE(expiresAt, 4)
+  let offset = HEADER_BYTES
+  if (tagBytes !== undefined) {
+    out.writeUInt16BE(tagBytes.length, offset)
+    tagBytes.copy(out, offset + 2)
+    offset += tagSection
+  }
+  out.set(payload, offset) // copies: msgpackr reuses its output buffer
+  return out
+}
+
+/** Decodes bytes read from Redis. Throws {@link EnvelopeError} (with `cause`) for garbage. */
+export function decodeEntry(codec: Codec, raw: Buffer): StoredEntry {
+  if (raw.length >= HEADER_BYTES && raw[0] === MAGIC_0 && raw[1] === MAGIC_1) {
+    if (raw[2] !== VERSION) throw new EnvelopeError(`unknown envelope version ${raw[2]}`)
+    const flags = raw[3] as number
+    const expiresAt = raw.readDoubleBE(4)
+    if (!(expiresAt >= 0)) throw new EnvelopeError('bad expiry in header')
+    let offset = HEADER_BYTES
+    let tags: string[] | undefined
+    if ((flags & FLAG_TAGS) !== 0) {
+      if (raw.length < offset + 2) throw new EnvelopeError('truncated tag section')
+      const length = raw.readUInt16BE(offset)
+      if (raw.length < offset + 2 + length) throw new EnvelopeError('truncated tag section')
+      tags = raw.toString('utf8', offset + 2, offset + 2 + length).split(TAG_SEPARATOR)
+      offset += 2 + length
+    }
+    if (offset === raw.length) throw new EnvelopeError('empty payload')
+    let value: unknown
+    try {
+      value = codec.decode(raw.subarray(offset))
+    } catch (error) {
+      throw new EnvelopeError(`${codec.name} payload does not decode: ${(error as Error).message}`, { cause: error })
+    }
+    if (value === undefined) throw new EnvelopeError('payload decodes to undefined')
+    return { value, expiresAt, tags, counter: false }
+  }
+  if (raw.length > 0 && raw.length <= 21) {
+    const text = raw.toString('latin1')
+    if (COUNTER.test(text)) return { value: Number(text), expiresAt: 0, tags: undefined, counter: true }
+  }
+  throw new EnvelopeError(raw.length === 0 ? 'empty value' : 'not a tiercache envelope')
+}

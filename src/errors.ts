@@ -1,0 +1,99 @@
+/**
+ * Operational failures are instances of {@link CacheError} subclasses, each with a stable
+ * `code`. Misuse (a bad key, a bad option, a value that cannot be encoded) is a plain
+ * `TypeError` naming the bad value.
+ */
+export class CacheError extends Error {
+  static readonly code: string = 'E_CACHE'
+  readonly code: string
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = new.target.name
+    this.code = (new.target as typeof CacheError).code
+  }
+}
+
+/** The encoded value is larger than `maxValueBytes`. Nothing was written. */
+export class ValueTooLargeError extends CacheError {
+  static override readonly code = 'E_VALUE_TOO_LARGE'
+  constructor(
+    readonly key: string,
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super(`Value for key "${key}" is ${bytes} bytes encoded, over maxValueBytes (${limit})`)
+  }
+}
+
+/** The codec failed to encode a value for a reason other than misuse. Nothing was written. */
+export class EncodeError extends CacheError {
+  static override readonly code = 'E_ENCODE'
+}
+
+/** A payload read from Redis could not be decoded. Reported as an event; the read is a miss. */
+export class DecodeError extends CacheError {
+  static override readonly code = 'E_DECODE'
+  constructor(
+    readonly key: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`Cannot decode the value stored at "${key}": ${reason}`, options)
+  }
+}
+
+/** A Redis command did not answer within `l2.timeout`. */
+export class L2TimeoutError extends CacheError {
+  static override readonly code = 'E_L2_TIMEOUT'
+}
+
+/** The circuit breaker is open after repeated Redis failures: the command was not sent. */
+export class L2UnavailableError extends CacheError {
+  static override readonly code = 'E_L2_UNAVAILABLE'
+}
+
+/** Redis answered with an error, or the connection failed. `cause` holds the original. */
+export class L2CommandError extends CacheError {
+  static override readonly code = 'E_L2_COMMAND'
+}
+
+/** The factory passed to `getOrSet` threw or rejected. `cause` holds what it threw. */
+export class FactoryError extends CacheError {
+  static override readonly code = 'E_FACTORY'
+  constructor(
+    readonly key: string,
+    cause: unknown,
+  ) {
+    super(`Factory for key "${key}" failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+  }
+}
+
+/** `incr`/`decr` on a key that holds something other than an integer counter. */
+export class NotACounterError extends CacheError {
+  static override readonly code = 'E_NOT_A_COUNTER'
+}
+
+/** The cache was closed with `close()`. */
+export class CacheClosedError extends CacheError {
+  static override readonly code = 'E_CLOSED'
+}
+
+/** Every error class, by name, for `instanceof` checks without deep imports. */
+export const errors = {
+  CacheError,
+  ValueTooLargeError,
+  EncodeError,
+  DecodeError,
+  L2TimeoutError,
+  L2UnavailableError,
+  L2CommandError,
+  FactoryError,
+  NotACounterError,
+  CacheClosedError,
+} as const
+
+/** True for the errors that mean "Redis could not be used" (as opposed to bad data or misuse). */
+export function isL2Failure(error: unknown): error is L2TimeoutError | L2UnavailableError | L2CommandError {
+  return error instanceof L2TimeoutError || error instanceof L2UnavailableError || error instanceof L2CommandError
+}

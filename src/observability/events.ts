@@ -1,0 +1,97 @@
+import { channel, type Channel } from 'node:diagnostics_channel'
+import { EventEmitter } from 'node:events'
+import type { CacheError, DecodeError } from '../errors.js'
+import type { CircuitState } from '../tiers/circuit_breaker.js'
+
+/** The events a cache emits, with their payloads. Also published on `diagnostics_channel` as `tiercache:<name>`. */
+export interface CacheEvents {
+  /** A read was answered from L1 or L2. Costs nothing unless someone listens. */
+  hit: { namespace: string; key: string; layer: 'l1' | 'l2' }
+  /** A read found nothing usable in any tier. */
+  miss: { namespace: string; key: string }
+  /** A value was written (L2, then L1). */
+  written: { namespace: string; keys: readonly string[] }
+  /** Keys were deleted (or expired with `expire`). */
+  deleted: { namespace: string; keys: readonly string[] }
+  /** A namespace was cleared. */
+  cleared: { namespace: string; deleted: number }
+  /** A Redis command failed or timed out. Reads treat it as a miss. */
+  'l2:error': { operation: string; key: string | undefined; error: CacheError }
+  /** The circuit breaker in front of Redis changed state. */
+  'l2:circuit': { state: CircuitState }
+  /** A value under one of our keys could not be decoded (garbage, truncated, foreign). It was treated as a miss. */
+  'decode:error': { namespace: string; key: string; error: DecodeError }
+  /** A write reached L1 only, because L2 failed (policy `l2.onWriteError: 'local'`, or a `getOrSet` result). */
+  'write:degraded': { namespace: string; key: string; error: CacheError }
+  /** A fire-and-forget task (promotion, publish, background refresh) failed. */
+  'background:error': { operation: string; key: string | undefined; error: unknown }
+}
+
+export type CacheEventName = keyof CacheEvents
+export type CacheListener<K extends CacheEventName> = (payload: CacheEvents[K]) => void
+
+const channels = new Map<string, Channel>()
+function channelFor(name: string): Channel {
+  let ch = channels.get(name)
+  if (ch === undefined) channels.set(name, (ch = channel(`tiercache:${name}`)))
+  return ch
+}
+
+/**
+ * A typed event emitter that also publishes on `diagnostics_channel`. `hitMissWatched` lets the
+ * hot read path skip building event payloads when nobody listens.
+ */
+export class Events {
+  readonly #emitter = new EventEmitter()
+  readonly #hit = channelFor('hit')
+  readonly #miss = channelFor('miss')
+  #hitMissListeners = 0
+
+  constructor() {
+    const count = (delta: number) => (name: string | symbol) => {
+      if (name === 'hit' || name === 'miss') this.#hitMissListeners += delta
+    }
+    this.#emitter.on('newListener', count(1))
+    this.#emitter.on('removeListener', count(-1))
+  }
+
+  on<K extends CacheEventName>(name: K, listener: CacheListener<K>): this {
+    this.#emitter.on(name, listener)
+    return this
+  }
+
+  once<K extends CacheEventName>(name: K, listener: CacheListener<K>): this {
+    this.#emitter.once(name, listener)
+    return this
+  }
+
+  off<K extends CacheEventName>(name: K, listener: CacheListener<K>): this {
+    this.#emitter.off(name, listener)
+    return this
+  }
+
+  /** True when anyone listens to `hit` or `miss` (here or on diagnostics_channel). Cheap: read on every L1 hit. */
+  get hitMissWatched(): boolean {
+    return this.#hitMissListeners > 0 || this.#hit.hasSubscribers || this.#miss.hasSubscribers
+  }
+
+  emit<K extends CacheEventName>(name: K, payload: CacheEvents[K]): void {
+    const ch = channelFor(name)
+    if (ch.hasSubscribers) ch.publish(payload)
+    if (this.#emitter.listenerCount(name) === 0) return
+    try {
+      this.#emitter.emit(name, payload)
+    } catch (error) {
+      // A throwing listener must not break the cache operation that emitted the event.
+      queueMicrotask(() => {
+        throw error
+      })
+    }
+  }
+
+  removeAllListeners(): void {
+    for (const name of this.#emitter.eventNames()) {
+      if (name !== 'newListener' && name !== 'removeListener') this.#emitter.removeAllListeners(name)
+    }
+  }
+}

@@ -1,0 +1,82 @@
+import { LRUCache } from 'lru-cache'
+
+/** What L1 holds for a key: the decoded value, never bytes, so a hit costs no decoding. */
+export interface MemoryEntry {
+  /** The value (by reference: callers must treat cached values as immutable). */
+  readonly v: unknown
+  /** Logical expiry, ms since the epoch; 0 for none. */
+  readonly e: number
+  /** Tags the entry was written with. */
+  readonly t: readonly string[] | undefined
+  /** When this node installed the entry (ms since the epoch). */
+  readonly at: number
+}
+
+export interface MemoryTierOptions {
+  maxEntries: number | undefined
+  maxBytes: number | undefined
+}
+
+/** L1: a bounded in-process LRU (lru-cache), sized by entry count and by encoded bytes. */
+export class MemoryTier {
+  readonly #lru: LRUCache<string, MemoryEntry>
+
+  constructor(options: MemoryTierOptions) {
+    // At least one bound is set: resolveOptions guarantees maxEntries or maxBytes.
+    const lruOptions = {
+      ...(options.maxEntries !== undefined && { max: options.maxEntries }),
+      ...(options.maxBytes !== undefined && { maxSize: options.maxBytes, maxEntrySize: options.maxBytes }),
+      ttlAutopurge: false,
+      allowStale: false,
+      updateAgeOnGet: false,
+    } as LRUCache.Options<string, MemoryEntry, unknown>
+    this.#lru = new LRUCache<string, MemoryEntry>(lruOptions)
+  }
+
+  get(key: string): MemoryEntry | undefined {
+    return this.#lru.get(key)
+  }
+
+  /** Installs an entry for `ttl` ms (0: no expiry), counted as `size` bytes. */
+  set(key: string, entry: MemoryEntry, ttl: number, size: number): void {
+    this.#lru.set(key, entry, { ttl, size: size > 0 ? size : 1 })
+  }
+
+  /** Milliseconds left before `key` expires from L1 (Infinity for no expiry, 0 when absent). */
+  remainingTtl(key: string): number {
+    return this.#lru.getRemainingTTL(key)
+  }
+
+  /** Counted size of `key` (0 when absent). */
+  sizeOf(key: string): number {
+    return this.#lru.info(key)?.size ?? 0
+  }
+
+  delete(key: string): void {
+    this.#lru.delete(key)
+  }
+
+  /** Drops every entry installed before `before` (ms since the epoch). */
+  deleteOlderThan(before: number): number {
+    let dropped = 0
+    for (const [key, entry] of [...this.#lru.entries()]) {
+      if (entry.at < before) {
+        this.#lru.delete(key)
+        dropped++
+      }
+    }
+    return dropped
+  }
+
+  clear(): void {
+    this.#lru.clear()
+  }
+
+  get entries(): number {
+    return this.#lru.size
+  }
+
+  get bytes(): number {
+    return this.#lru.calculatedSize
+  }
+}
