@@ -20,6 +20,8 @@ export interface MemoryTierOptions {
 /** L1: a bounded in-process LRU (lru-cache), sized by entry count and by encoded bytes. */
 export class MemoryTier {
   readonly #lru: LRUCache<string, MemoryEntry>
+  /** lru-cache refuses a `size` unless it is bounded by size. */
+  readonly #sized: boolean
 
   constructor(options: MemoryTierOptions) {
     // At least one bound is set: resolveOptions guarantees maxEntries or maxBytes.
@@ -31,6 +33,7 @@ export class MemoryTier {
       updateAgeOnGet: false,
     } as LRUCache.Options<string, MemoryEntry, unknown>
     this.#lru = new LRUCache<string, MemoryEntry>(lruOptions)
+    this.#sized = options.maxBytes !== undefined
   }
 
   get(key: string): MemoryEntry | undefined {
@@ -39,7 +42,7 @@ export class MemoryTier {
 
   /** Installs an entry for `ttl` ms (0: no expiry), counted as `size` bytes. */
   set(key: string, entry: MemoryEntry, ttl: number, size: number): void {
-    this.#lru.set(key, entry, { ttl, size: size > 0 ? size : 1 })
+    this.#lru.set(key, entry, this.#sized ? { ttl, size: size > 0 ? size : 1 } : { ttl })
   }
 
   /** Milliseconds left before `key` expires from L1 (Infinity for no expiry, 0 when absent). */
