@@ -24,6 +24,31 @@ export const HEADER_BYTES = 12
 const TAG_SEPARATOR = '\u0000'
 const COUNTER = /^-?\d{1,20}$/
 
+/**
+ * Prototypes a decoded value may have at the top. Anything else means the payload was forged or
+ * written by a different encoder (msgpackr itself never pollutes Object.prototype: it renames
+ * `__proto__` keys), and the value is treated as garbage rather than handed to the caller.
+ */
+const TYPED_ARRAY_PROTOTYPE = Object.getPrototypeOf(Uint8Array.prototype) as object
+const KNOWN_PROTOTYPES = new Set<unknown>([
+  null,
+  Object.prototype,
+  Array.prototype,
+  Map.prototype,
+  Set.prototype,
+  Date.prototype,
+  RegExp.prototype,
+  Buffer.prototype,
+  ...[Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError].map((E) => E.prototype),
+  ...[Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array, DataView, ArrayBuffer].map((T) => T.prototype),
+])
+
+function plausible(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return true
+  const proto: unknown = Object.getPrototypeOf(value)
+  return KNOWN_PROTOTYPES.has(proto) || (typeof proto === 'object' && proto !== null && Object.getPrototypeOf(proto) === TYPED_ARRAY_PROTOTYPE)
+}
+
 /** An entry as decoded from Redis. */
 export interface StoredEntry {
   value: unknown
@@ -86,6 +111,7 @@ export function decodeEntry(codec: Codec, raw: Buffer): StoredEntry {
       throw new EnvelopeError(`${codec.name} payload does not decode: ${(error as Error).message}`, { cause: error })
     }
     if (value === undefined) throw new EnvelopeError('payload decodes to undefined')
+    if (!plausible(value)) throw new EnvelopeError('payload decodes to an object of an unknown kind')
     return { value, expiresAt, tags, counter: false }
   }
   if (raw.length > 0 && raw.length <= 21) {
