@@ -388,23 +388,34 @@ export class Cache {
     return next
   }
 
+  /**
+   * A miss of getOrSet: L2, then the factory, then the dual write. The fence ticket spans the
+   * whole fill: if the key is invalidated while the factory runs (a delete after a DB update,
+   * say), the factory may have read the older state, so its result goes to the caller but is
+   * cached nowhere.
+   */
   async #fill<T>(k: string, key: string, factory: () => T | Promise<T>, ttl: number, tags: readonly string[] | undefined): Promise<T> {
     const ctx = this.#ctx
-    if (ctx.l2 !== undefined) {
-      const entry = await readL2(this.#scope, k, key)
-      if (entry !== undefined) return entry.value as T
-    }
-    ctx.counters.factoryCalls++
-    let value: T
+    const ticket = ctx.fences.enter(k)
     try {
-      value = await factory()
-    } catch (error) {
-      ctx.counters.factoryErrors++
-      throw new FactoryError(key, error)
+      if (ctx.l2 !== undefined) {
+        const entry = await readL2(this.#scope, k, key)
+        if (entry !== undefined) return entry.value as T
+      }
+      ctx.counters.factoryCalls++
+      let value: T
+      try {
+        value = await factory()
+      } catch (error) {
+        ctx.counters.factoryErrors++
+        throw new FactoryError(key, error)
+      }
+      if (value === undefined || !ctx.fences.valid(ticket)) return value
+      await writeEntries(this.#scope, [prepare(ctx, k, key, value, ttl, tags)], false)
+      return value
+    } finally {
+      ctx.fences.leave(ticket)
     }
-    if (value === undefined) return value
-    await writeEntries(this.#scope, [prepare(ctx, k, key, value, ttl, tags)], false)
-    return value
   }
 }
 
