@@ -1,0 +1,93 @@
+/** Contract point 9: garbage under one of our keys is a miss plus an event: never a throw, never prototype pollution. */
+import { randomBytes } from 'node:crypto'
+import { Redis } from 'ioredis'
+import { pack } from 'msgpackr'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DecodeError } from '../../src/index.js'
+import { autoClose, makeCache, nextEvent } from '../support/make_cache.js'
+import { RedisServer } from '../support/redis_server.js'
+
+let server: RedisServer
+let raw: Redis
+beforeAll(async () => {
+  server = await RedisServer.start()
+  raw = new Redis(server.url)
+})
+afterAll(async () => {
+  raw.disconnect()
+  await server.close()
+})
+autoClose()
+
+function header(version = 1): Buffer {
+  const h = Buffer.alloc(12)
+  h.write('TC', 0, 'latin1')
+  h[2] = version
+  h.writeDoubleBE(Date.now() + 60_000, 4)
+  return h
+}
+
+describe('garbage in Redis', () => {
+  const cases: Array<[string, () => Promise<Buffer>]> = [
+    ['random bytes', async () => randomBytes(64)],
+    ['a plain string someone else wrote', async () => Buffer.from('hello from another app')],
+    ['an empty value', async () => Buffer.alloc(0)],
+    ['a truncated envelope', async () => {
+      const writer = makeCache({ redis: server.url, namespace: 'src' })
+      await writer.set('full', { list: Array.from({ length: 50 }, (_, i) => ({ i })) })
+      const full = (await raw.getBuffer('tc:src::full')) as Buffer
+      return full.subarray(0, full.length - 20)
+    }],
+    ['an unknown envelope version', async () => Buffer.concat([header(99), pack({ a: 1 })])],
+    ['a header with no payload', async () => header()],
+    ['bad msgpack after a good header', async () => Buffer.concat([header(), Buffer.from([0xc1, 0xc1, 0xc1])])],
+  ]
+
+  it.each(cases)('%s → miss + decode:error event', async (_name, make) => {
+    await raw.set('tc:g::k', await make())
+    const cache = makeCache({ redis: server.url, namespace: 'g' })
+    const event = nextEvent(cache, 'decode:error')
+    expect(await cache.get('k')).toBeUndefined()
+    const payload = await event
+    expect(payload.key).toBe('k')
+    expect(payload.error).toBeInstanceOf(DecodeError)
+    expect(payload.error.code).toBe('E_DECODE')
+    expect(cache.stats().decodeErrors).toBe(1)
+    // getOrSet treats it as a miss and replaces the garbage.
+    expect(await cache.getOrSet('k', () => 'fresh')).toBe('fresh')
+    const other = makeCache({ redis: server.url, namespace: 'g', l1: false })
+    expect(await other.get('k')).toBe('fresh')
+  })
+
+  it('garbage in one key of getMany does not fail its neighbours', async () => {
+    const cache = makeCache({ redis: server.url, namespace: 'gm' })
+    await cache.set('good', 1)
+    await raw.set('tc:gm::bad', randomBytes(20))
+    const reader = makeCache({ redis: server.url, namespace: 'gm' })
+    expect(await reader.getMany(['good', 'bad'])).toEqual([1, undefined])
+  })
+
+  it('a payload trying __proto__ (written by another msgpack encoder) stays data: no pollution, no throw', async () => {
+    const evil = JSON.parse('{"__proto__": {"polluted": "yes"}, "constructor": {"prototype": {"polluted2": "yes"}}, "a": 1}') as object
+    await raw.set('tc:p::k', Buffer.concat([header(), pack(evil)]))
+    const cache = makeCache({ redis: server.url, namespace: 'p' })
+    const value = await cache.get('k')
+    // A foreign msgpack map decodes as a Map: `__proto__` is one of its keys, nothing more.
+    expect(value).toBeInstanceOf(Map)
+    expect((value as Map<string, unknown>).get('a')).toBe(1)
+    expect(Object.getPrototypeOf(value)).toBe(Map.prototype)
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+    expect(({} as Record<string, unknown>).polluted2).toBeUndefined()
+  })
+
+  it('a __proto__ key encoded by tiercache itself comes back as data, never as a prototype', async () => {
+    const cache = makeCache({ redis: server.url, namespace: 'p2' })
+    await cache.set('k', JSON.parse('{"__proto__": {"polluted": "yes"}, "a": 1}'))
+    const reader = makeCache({ redis: server.url, namespace: 'p2', l1: false })
+    const value = (await reader.get('k')) as Record<string, unknown>
+    expect(value.a).toBe(1)
+    expect(value.polluted).toBeUndefined()
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+    expect([null, Object.prototype]).toContain(Object.getPrototypeOf(value))
+  })
+})
