@@ -1,20 +1,10 @@
 /** Contract point 9: misuse gets a TypeError naming the bad value, and nothing cached is touched. */
-import { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createCache, ValueTooLargeError } from '../../src/index.js'
 import { autoClose, makeCache } from '../support/make_cache.js'
-import { RedisServer } from '../support/redis_server.js'
+import { useRedisServer } from '../support/redis_server.js'
 
-let server: RedisServer
-let raw: Redis
-beforeAll(async () => {
-  server = await RedisServer.start()
-  raw = new Redis(server.url)
-})
-afterAll(async () => {
-  raw.disconnect()
-  await server.close()
-})
+const redis = useRedisServer()
 autoClose()
 
 describe('bad calls change nothing', () => {
@@ -33,23 +23,23 @@ describe('bad calls change nothing', () => {
     ['a non-function factory', (c: ReturnType<typeof makeCache>) => c.getOrSet('x', 5 as unknown as () => number), /`factory`/],
     ['a non-integer incr', (c: ReturnType<typeof makeCache>) => c.incr('n', 1.5), /`by`.*1\.5/],
   ])('%s → TypeError, the existing entry is untouched', async (_name, call, message) => {
-    const cache = makeCache({ redis: server.url, namespace: 'bad' })
+    const cache = makeCache({ redis: redis.server.url, namespace: 'bad' })
     await cache.set('k', 'original')
     await expect(call(cache)).rejects.toThrow(TypeError)
     await expect(call(cache)).rejects.toThrow(message)
     expect(await cache.get('k')).toBe('original')
-    const fresh = makeCache({ redis: server.url, namespace: 'bad', l1: false })
+    const fresh = makeCache({ redis: redis.server.url, namespace: 'bad', l1: false })
     expect(await fresh.get('k')).toBe('original')
   })
 
   it('a value over maxValueBytes → ValueTooLargeError (E_VALUE_TOO_LARGE), nothing written', async () => {
-    const cache = makeCache({ redis: server.url, namespace: 'big', maxValueBytes: 1000 })
+    const cache = makeCache({ redis: redis.server.url, namespace: 'big', maxValueBytes: 1000 })
     await cache.set('k', 'small')
     const error = await cache.set('k', 'x'.repeat(2000)).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(ValueTooLargeError)
     expect(error).toMatchObject({ code: 'E_VALUE_TOO_LARGE', key: 'k', limit: 1000 })
     expect(await cache.get('k')).toBe('small')
-    expect(await raw.strlen('tc:big::k')).toBeLessThan(100)
+    expect(await redis.raw.strlen('tc:big::k')).toBeLessThan(100)
   })
 })
 

@@ -1,22 +1,12 @@
 /** Contract point 9: garbage under one of our keys is a miss plus an event: never a throw, never prototype pollution. */
 import { randomBytes } from 'node:crypto'
-import { Redis } from 'ioredis'
 import { pack } from 'msgpackr'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { DecodeError } from '../../src/index.js'
 import { autoClose, makeCache, nextEvent } from '../support/make_cache.js'
-import { RedisServer } from '../support/redis_server.js'
+import { useRedisServer } from '../support/redis_server.js'
 
-let server: RedisServer
-let raw: Redis
-beforeAll(async () => {
-  server = await RedisServer.start()
-  raw = new Redis(server.url)
-})
-afterAll(async () => {
-  raw.disconnect()
-  await server.close()
-})
+const redis = useRedisServer()
 autoClose()
 
 function header(version = 1): Buffer {
@@ -33,9 +23,9 @@ describe('garbage in Redis', () => {
     ['a plain string someone else wrote', async () => Buffer.from('hello from another app')],
     ['an empty value', async () => Buffer.alloc(0)],
     ['a truncated envelope', async () => {
-      const writer = makeCache({ redis: server.url, namespace: 'src' })
+      const writer = makeCache({ redis: redis.server.url, namespace: 'src' })
       await writer.set('full', { list: Array.from({ length: 50 }, (_, i) => ({ i })) })
-      const full = (await raw.getBuffer('tc:src::full')) as Buffer
+      const full = (await redis.raw.getBuffer('tc:src::full')) as Buffer
       return full.subarray(0, full.length - 20)
     }],
     ['an unknown envelope version', async () => Buffer.concat([header(99), pack({ a: 1 })])],
@@ -44,8 +34,8 @@ describe('garbage in Redis', () => {
   ]
 
   it.each(cases)('%s → miss + decode:error event', async (_name, make) => {
-    await raw.set('tc:g::k', await make())
-    const cache = makeCache({ redis: server.url, namespace: 'g' })
+    await redis.raw.set('tc:g::k', await make())
+    const cache = makeCache({ redis: redis.server.url, namespace: 'g' })
     const event = nextEvent(cache, 'decode:error')
     expect(await cache.get('k')).toBeUndefined()
     const payload = await event
@@ -55,22 +45,22 @@ describe('garbage in Redis', () => {
     expect(cache.stats().decodeErrors).toBe(1)
     // getOrSet treats it as a miss and replaces the garbage.
     expect(await cache.getOrSet('k', () => 'fresh')).toBe('fresh')
-    const other = makeCache({ redis: server.url, namespace: 'g', l1: false })
+    const other = makeCache({ redis: redis.server.url, namespace: 'g', l1: false })
     expect(await other.get('k')).toBe('fresh')
   })
 
   it('garbage in one key of getMany does not fail its neighbours', async () => {
-    const cache = makeCache({ redis: server.url, namespace: 'gm' })
+    const cache = makeCache({ redis: redis.server.url, namespace: 'gm' })
     await cache.set('good', 1)
-    await raw.set('tc:gm::bad', randomBytes(20))
-    const reader = makeCache({ redis: server.url, namespace: 'gm' })
+    await redis.raw.set('tc:gm::bad', randomBytes(20))
+    const reader = makeCache({ redis: redis.server.url, namespace: 'gm' })
     expect(await reader.getMany(['good', 'bad'])).toEqual([1, undefined])
   })
 
   it('a payload trying __proto__ (written by another msgpack encoder) stays data: no pollution, no throw', async () => {
     const evil = JSON.parse('{"__proto__": {"polluted": "yes"}, "constructor": {"prototype": {"polluted2": "yes"}}, "a": 1}') as object
-    await raw.set('tc:p::k', Buffer.concat([header(), pack(evil)]))
-    const cache = makeCache({ redis: server.url, namespace: 'p' })
+    await redis.raw.set('tc:p::k', Buffer.concat([header(), pack(evil)]))
+    const cache = makeCache({ redis: redis.server.url, namespace: 'p' })
     const value = await cache.get('k')
     // A foreign msgpack map decodes as a Map: `__proto__` is one of its keys, nothing more.
     expect(value).toBeInstanceOf(Map)
@@ -81,9 +71,9 @@ describe('garbage in Redis', () => {
   })
 
   it('a __proto__ key encoded by tiercache itself comes back as data, never as a prototype', async () => {
-    const cache = makeCache({ redis: server.url, namespace: 'p2' })
+    const cache = makeCache({ redis: redis.server.url, namespace: 'p2' })
     await cache.set('k', JSON.parse('{"__proto__": {"polluted": "yes"}, "a": 1}'))
-    const reader = makeCache({ redis: server.url, namespace: 'p2', l1: false })
+    const reader = makeCache({ redis: redis.server.url, namespace: 'p2', l1: false })
     const value = (await reader.get('k')) as Record<string, unknown>
     expect(value.a).toBe(1)
     expect(value.polluted).toBeUndefined()

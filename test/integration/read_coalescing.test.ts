@@ -6,7 +6,7 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { autoClose, makeCache } from '../support/make_cache.js'
 import { RedisCluster } from '../support/redis_cluster.js'
-import { RedisServer } from '../support/redis_server.js'
+import { useRedisServer } from '../support/redis_server.js'
 
 autoClose()
 
@@ -18,54 +18,45 @@ async function commandCalls(raw: Redis): Promise<Record<string, number>> {
 }
 
 describe('read coalescing on one Redis', () => {
-  let server: RedisServer
-  let raw: Redis
-  beforeAll(async () => {
-    server = await RedisServer.start()
-    raw = new Redis(server.url)
-  })
-  afterAll(async () => {
-    raw.disconnect()
-    await server.close()
-  })
+  const redis = useRedisServer()
 
   it('100 concurrent gets of keys missing from L1 → one MGET, each caller its own value', async () => {
-    const writer = makeCache({ redis: server.url, namespace: 'rc' })
+    const writer = makeCache({ redis: redis.server.url, namespace: 'rc' })
     await writer.setMany(Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, value: { i } })))
-    const reader = makeCache({ redis: server.url, namespace: 'rc' })
+    const reader = makeCache({ redis: redis.server.url, namespace: 'rc' })
     await reader.health() // connected before counting
-    await raw.config('RESETSTAT')
+    await redis.raw.config('RESETSTAT')
     const values = await Promise.all(Array.from({ length: 100 }, (_, i) => reader.get(`k${i}`)))
     expect(values).toEqual(Array.from({ length: 100 }, (_, i) => ({ i })))
-    const calls = await commandCalls(raw)
+    const calls = await commandCalls(redis.raw)
     expect(calls.mget).toBe(1)
     expect(calls.get).toBeUndefined()
   })
 
   it('a lone read is sent at once as a plain GET (no timer, no batch)', async () => {
-    const reader = makeCache({ redis: server.url, namespace: 'rc-lone' })
+    const reader = makeCache({ redis: redis.server.url, namespace: 'rc-lone' })
     await reader.health()
-    await raw.config('RESETSTAT')
+    await redis.raw.config('RESETSTAT')
     expect(await reader.get('nothing')).toBeUndefined()
-    expect(await commandCalls(raw)).toMatchObject({ get: 1 })
+    expect(await commandCalls(redis.raw)).toMatchObject({ get: 1 })
   })
 
   it('concurrent getOrSet misses on different keys share the MGET', async () => {
-    const cache = makeCache({ redis: server.url, namespace: 'rc-gos' })
+    const cache = makeCache({ redis: redis.server.url, namespace: 'rc-gos' })
     await cache.health()
-    await raw.config('RESETSTAT')
+    await redis.raw.config('RESETSTAT')
     const values = await Promise.all(Array.from({ length: 20 }, (_, i) => cache.getOrSet(`k${i}`, () => i)))
     expect(values).toEqual(Array.from({ length: 20 }, (_, i) => i))
-    const calls = await commandCalls(raw)
+    const calls = await commandCalls(redis.raw)
     expect(calls.mget).toBe(1)
     expect(calls.set).toBe(20)
   })
 
   it('a garbage payload in a batch fails only its own caller', async () => {
-    const cache = makeCache({ redis: server.url, namespace: 'rc-bad' })
+    const cache = makeCache({ redis: redis.server.url, namespace: 'rc-bad' })
     await cache.set('good', 'ok')
-    await raw.set('tc:rc-bad::bad', 'not an envelope')
-    const reader = makeCache({ redis: server.url, namespace: 'rc-bad' })
+    await redis.raw.set('tc:rc-bad::bad', 'not an envelope')
+    const reader = makeCache({ redis: redis.server.url, namespace: 'rc-bad' })
     const [good, bad] = await Promise.all([reader.get('good'), reader.get('bad')])
     expect(good).toBe('ok')
     expect(bad).toBeUndefined()

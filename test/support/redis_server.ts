@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { afterAll, beforeAll } from 'vitest'
 
 const live = new Set<ChildProcess>()
 process.once('exit', () => {
@@ -180,5 +181,33 @@ export class RedisServer {
     this.thaw()
     await this.kill()
     rmSync(this.#dir, { recursive: true, force: true })
+  }
+}
+
+/**
+ * Starts a RedisServer before the tests of the calling file (or describe block) and closes it
+ * after them, with a raw ioredis client for looking behind the cache's back.
+ */
+export function useRedisServer(): { readonly server: RedisServer; readonly raw: import('ioredis').Redis } {
+  let server: RedisServer | undefined
+  let raw: import('ioredis').Redis | undefined
+  beforeAll(async () => {
+    server = await RedisServer.start()
+    const { Redis } = await import('ioredis')
+    raw = new Redis(server.url)
+  })
+  afterAll(async () => {
+    raw?.disconnect()
+    await server?.close()
+  })
+  return {
+    get server() {
+      if (server === undefined) throw new Error('useRedisServer: the server starts in beforeAll')
+      return server
+    },
+    get raw() {
+      if (raw === undefined) throw new Error('useRedisServer: the client connects in beforeAll')
+      return raw
+    },
   }
 }
