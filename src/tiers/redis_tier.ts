@@ -47,9 +47,34 @@ if string.len(v) >= 12 and string.sub(v, 1, 2) == 'TC' then
 end
 return redis.call('PEXPIRE', KEYS[1], ARGV[2])`
 
+// One round trip for a dual write and its announcement: every SET (KEYS[i], ARGV[2i-1] bytes,
+// ARGV[2i] PX or '0'), then PUBLISH the last two ARGV. A failing SET aborts the script before
+// the PUBLISH, so only a write that reached Redis is announced.
+const SET_PUBLISH_SCRIPT = `
+for i, key in ipairs(KEYS) do
+  local px = ARGV[2 * i]
+  if px == '0' then redis.call('SET', key, ARGV[2 * i - 1]) else redis.call('SET', key, ARGV[2 * i - 1], 'PX', px) end
+end
+redis.call('PUBLISH', ARGV[#ARGV - 1], ARGV[#ARGV])
+return #KEYS`
+
+// The same for deletes: UNLINK, then PUBLISH; returns how many keys existed.
+const UNLINK_PUBLISH_SCRIPT = `
+local n = redis.call('UNLINK', unpack(KEYS))
+redis.call('PUBLISH', ARGV[1], ARGV[2])
+return n`
+
+/** A bus message to send in the same round trip as a write: `PUBLISH channel bytes`. */
+export interface Announcement {
+  channel: string
+  bytes: Buffer
+}
+
 interface ScriptCommands {
   tiercacheIncr(key: string, by: string, px: string): Promise<number>
   tiercacheExpire(key: string, expiresAt: string, px: string): Promise<number>
+  tiercacheSetPublish(numberOfKeys: number, ...args: Array<string | Buffer>): Promise<number>
+  tiercacheUnlinkPublish(numberOfKeys: number, ...args: Array<string | Buffer>): Promise<number>
 }
 
 /**
@@ -75,6 +100,8 @@ export class RedisTier {
     if (typeof (client as Partial<ScriptCommands>).tiercacheIncr !== 'function') {
       client.defineCommand('tiercacheIncr', { numberOfKeys: 1, lua: INCR_SCRIPT })
       client.defineCommand('tiercacheExpire', { numberOfKeys: 1, lua: EXPIRE_SCRIPT })
+      client.defineCommand('tiercacheSetPublish', { lua: SET_PUBLISH_SCRIPT })
+      client.defineCommand('tiercacheUnlinkPublish', { lua: UNLINK_PUBLISH_SCRIPT })
     }
   }
 
@@ -149,6 +176,42 @@ export class RedisTier {
         if (failed !== undefined) throw this.#wrap('SET', failed[0])
       }),
     )
+  }
+
+  /**
+   * Writes keys and publishes `announce(keysOfTheGroup)` in one round trip per group (one Lua
+   * call; one per hash slot on a Cluster, in parallel). The announcement goes out only if the
+   * writes succeeded.
+   */
+  async setAndAnnounce(items: readonly WriteItem[], announce: (keys: string[]) => Announcement): Promise<void> {
+    if (items.length === 0) return
+    if (!this.#breaker.allow()) throw this.#unavailable('SET')
+    const client = this.client as unknown as ScriptCommands
+    await Promise.all(
+      this.#group(items.map((item) => item.key)).map(async (indexes) => {
+        const group = indexes.map((i) => items[i] as WriteItem)
+        const message = announce(group.map((item) => item.key))
+        const args: Array<string | Buffer> = group.map((item) => item.key)
+        for (const item of group) args.push(item.bytes, String(item.px))
+        args.push(message.channel, message.bytes)
+        await this.#timed('SET', client.tiercacheSetPublish(group.length, ...args))
+      }),
+    )
+  }
+
+  /** UNLINK and publish `announce(keysOfTheGroup)` in one round trip per group; resolves with how many existed. */
+  async delAndAnnounce(keys: readonly string[], announce: (keys: string[]) => Announcement): Promise<number> {
+    if (keys.length === 0) return 0
+    if (!this.#breaker.allow()) throw this.#unavailable('UNLINK')
+    const client = this.client as unknown as ScriptCommands
+    const counts = await Promise.all(
+      this.#group(keys).map((indexes) => {
+        const group = indexes.map((i) => keys[i] as string)
+        const message = announce(group)
+        return this.#timed('UNLINK', client.tiercacheUnlinkPublish(group.length, ...group, message.channel, message.bytes))
+      }),
+    )
+    return counts.reduce((a, b) => a + b, 0)
   }
 
   /** Deletes keys (UNLINK); resolves with how many existed. */
