@@ -1,3 +1,5 @@
+import { carriesTags } from '../codec/envelope.js'
+import { invalidateTags } from '../tags/tag_store.js'
 import { CacheClosedError, FactoryError, NotACounterError } from '../errors.js'
 import { describe } from '../internal/describe.js'
 import { parseDuration, type Duration } from '../internal/duration.js'
@@ -108,7 +110,8 @@ export class Cache {
     const ks = missing.map((i) => this.#k(keys[i]))
     const tickets = ks.map((k) => ctx.fences.enter(k))
     try {
-      const raws = await l2.mget(ks)
+      let raws = await l2.mget(ks)
+      if (ctx.tagFilter !== undefined && raws.some(carriesTags)) raws = await ctx.tagFilter(this.#scope, raws)
       const now = Date.now()
       for (let j = 0; j < missing.length; j++) {
         const i = missing[j] as number
@@ -231,6 +234,16 @@ export class Cache {
       ctx.announcer?.prefixCleared(this.#scope.prefix)
     }
     ctx.events.emit('cleared', { namespace: this.name, deleted })
+  }
+
+  /**
+   * Makes every entry of this namespace written with one of `tags` (before this call) a miss, on every node and in
+   * Redis, without scanning the keyspace: one small Redis key per tag records when it was invalidated.
+   */
+  async invalidateTags(tags: readonly string[]): Promise<void> {
+    const checked = checkTags(tags)
+    if (this.#ctx.l2 !== undefined) this.#open()
+    await invalidateTags(this.#scope, checked)
   }
 
   // ---------------------------------------------------------------- structure and introspection
@@ -390,21 +403,29 @@ export class Cache {
 
   async #fill<T>(k: string, key: string, factory: () => T | Promise<T>, ttl: number, tags: readonly string[] | undefined): Promise<T> {
     const ctx = this.#ctx
-    if (ctx.l2 !== undefined) {
-      const entry = await readL2(this.#scope, k, key)
-      if (entry !== undefined) return entry.value as T
-    }
-    ctx.counters.factoryCalls++
-    let value: T
+    // Fenced from the start: an invalidation of `k` heard while the factory runs means its result may be older
+    // than what Redis holds now, so it is returned but cached nowhere. Tag checks compare with `started`.
+    const ticket = ctx.fences.enter(k)
+    const started = Date.now()
     try {
-      value = await factory()
-    } catch (error) {
-      ctx.counters.factoryErrors++
-      throw new FactoryError(key, error)
+      if (ctx.l2 !== undefined) {
+        const entry = await readL2(this.#scope, k, key)
+        if (entry !== undefined) return entry.value as T
+      }
+      ctx.counters.factoryCalls++
+      let value: T
+      try {
+        value = await factory()
+      } catch (error) {
+        ctx.counters.factoryErrors++
+        throw new FactoryError(key, error)
+      }
+      if (value === undefined || !ctx.fences.valid(ticket)) return value
+      await writeEntries(this.#scope, [prepare(ctx, k, key, value, ttl, tags, started)], false)
+      return value
+    } finally {
+      ctx.fences.leave(ticket)
     }
-    if (value === undefined) return value
-    await writeEntries(this.#scope, [prepare(ctx, k, key, value, ttl, tags)], false)
-    return value
   }
 }
 
