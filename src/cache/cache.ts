@@ -1,6 +1,7 @@
 import { carriesTags } from '../codec/envelope.js'
 import { invalidateTags } from '../tags/tag_store.js'
 import { CacheClosedError, FactoryError, NotACounterError } from '../errors.js'
+import { stamp } from '../internal/clock.js'
 import { describe } from '../internal/describe.js'
 import { parseDuration, type Duration } from '../internal/duration.js'
 import type { CacheEventName, CacheListener } from '../observability/events.js'
@@ -406,7 +407,7 @@ export class Cache {
     // Fenced from the start: an invalidation of `k` heard while the factory runs means its result may be older
     // than what Redis holds now, so it is returned but cached nowhere. Tag checks compare with `started`.
     const ticket = ctx.fences.enter(k)
-    const started = Date.now()
+    const started = stamp()
     try {
       if (ctx.l2 !== undefined) {
         const entry = await readL2(this.#scope, k, key)

@@ -16,6 +16,7 @@
  * `expiresAt` the entry is stale. Counters (`incr`) are plain Redis integers, not envelopes;
  * they decode as numbers. Anything else under one of our keys is garbage: a `DecodeError`.
  */
+import { stamp } from '../internal/clock.js'
 import type { Codec } from './codec.js'
 
 const MAGIC_0 = 0x54 // 'T'
@@ -46,7 +47,7 @@ export function encodeEntry(
   value: unknown,
   expiresAt: number,
   tags: readonly string[] | undefined,
-  createdAt: number = Date.now(),
+  createdAt: number = stamp(),
 ): Buffer {
   const payload = codec.encode(value)
   const tagBytes = tags !== undefined && tags.length > 0 ? Buffer.from(tags.join(TAG_SEPARATOR), 'utf8') : undefined

@@ -3,7 +3,7 @@
  * miss, on every node and in Redis, without scanning the keyspace.
  *
  * - In Redis, one small key per tag, `{<prefix>:<namespace>}:tag:<tag>`, holds when the tag was
- *   last invalidated (ms since the epoch). All tags of a namespace share one hash tag, so on a
+ *   last invalidated (ms since the epoch, sub-ms resolution: see internal/clock.ts). All tags of a namespace share one hash tag, so on a
  *   Cluster they live in one slot and one MGET reads any number of them.
  * - Tagged entries carry their creation time in the envelope. An L2 read that finds a tagged
  *   entry reads its tags' times (one extra round trip, however many tags, and none for untagged
@@ -14,6 +14,7 @@
  * @internal
  */
 import { peekTags } from '../codec/envelope.js'
+import { stamp } from '../internal/clock.js'
 import type { CacheContext, Scope } from '../cache/context.js'
 import { reportL2Error } from '../cache/read_path.js'
 
@@ -29,7 +30,7 @@ export async function invalidateTags(scope: Scope, tags: readonly string[]): Pro
   if (unique.length === 0) return
   const l2 = ctx.l2
   if (l2 !== undefined) {
-    const at = Buffer.from(String(Date.now()))
+    const at = Buffer.from(String(stamp()))
     try {
       await l2.setMany(unique.map((tag) => ({ key: tagKey(ctx.options.prefix, namespace, tag), bytes: at, px: 0 })))
     } catch (error) {
