@@ -4,7 +4,8 @@
  * unreachable is announced once. A namespace clear makes that namespace's pending keys and tags
  * pointless and replaces them. When the bound is reached, the namespace of the oldest pending
  * item is collapsed into one clear: coarser for the other nodes (they drop that namespace's
- * L1), but no invalidation is ever lost.
+ * L1), but no invalidation is ever lost. So it holds at most `max` entries, or one clear per
+ * namespace when there are more namespaces than that.
  * @internal
  */
 import type { MessageKind } from './message.js'
@@ -43,7 +44,7 @@ export class PublishQueue {
       this.#pending.delete(id) // re-inserted last: newest
       this.#pending.set(id, { namespace, kind, item })
     }
-    while (this.size > this.#max) {
+    while (this.#pending.size > 0 && this.size > this.#max) {
       const oldest = this.#pending.values().next().value
       if (oldest === undefined) break
       this.#clear(oldest.namespace)
