@@ -79,6 +79,11 @@ export class CacheClosedError extends CacheError {
   static override readonly code = 'E_CLOSED'
 }
 
+/** The invalidation bus failed: a publish that did not reach Redis (it is retried), a malformed message, a lost subscription. */
+export class BusError extends CacheError {
+  static override readonly code = 'E_BUS'
+}
+
 /** Every error class, by name, for `instanceof` checks without deep imports. */
 export const errors = {
   CacheError,
@@ -91,6 +96,7 @@ export const errors = {
   FactoryError,
   NotACounterError,
   CacheClosedError,
+  BusError,
 } as const
 
 /** True for the errors that mean "Redis could not be used" (as opposed to bad data or misuse). */

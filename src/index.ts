@@ -1,6 +1,6 @@
 export { createCache } from './cache/create_cache.js'
 export { Cache, type CacheHealth, type SetManyEntry } from './cache/cache.js'
-export type { CacheOptions, L1Options, L2Options, SetOptions, GetOrSetOptions, CounterOptions, WriteErrorPolicy } from './cache/options.js'
+export type { CacheOptions, BusOptions, L1Options, L2Options, SetOptions, GetOrSetOptions, CounterOptions, WriteErrorPolicy } from './cache/options.js'
 export { msgpackCodec, jsonCodec, type Codec } from './codec/codec.js'
 export * from './errors.js'
 export type { Duration } from './internal/duration.js'

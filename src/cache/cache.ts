@@ -1,4 +1,7 @@
-import { CacheClosedError, FactoryError, NotACounterError } from '../errors.js'
+import { carriesTags } from '../codec/envelope.js'
+import { invalidateTags } from '../tags/tag_store.js'
+import { CacheClosedError, FactoryError, L2UnavailableError, NotACounterError } from '../errors.js'
+import { stamp } from '../internal/clock.js'
 import { describe } from '../internal/describe.js'
 import { parseDuration, type Duration } from '../internal/duration.js'
 import type { CacheEventName, CacheListener } from '../observability/events.js'
@@ -108,7 +111,8 @@ export class Cache {
     const ks = missing.map((i) => this.#k(keys[i]))
     const tickets = ks.map((k) => ctx.fences.enter(k))
     try {
-      const raws = await l2.mget(ks)
+      let raws = await l2.mget(ks)
+      if (ctx.tagFilter !== undefined && raws.some(carriesTags)) raws = await ctx.tagFilter(this.#scope, raws)
       const now = Date.now()
       for (let j = 0; j < missing.length; j++) {
         const i = missing[j] as number
@@ -233,12 +237,56 @@ export class Cache {
     ctx.events.emit('cleared', { namespace: this.name, deleted })
   }
 
+  /**
+   * Makes every entry of this namespace written with one of `tags` (before this call) a miss, on every node and in
+   * Redis, without scanning the keyspace: one small Redis key per tag records when it was invalidated.
+   */
+  async invalidateTags(tags: readonly string[]): Promise<void> {
+    const checked = checkTags(tags)
+    if (this.#ctx.l2 !== undefined) this.#open()
+    await invalidateTags(this.#scope, checked)
+  }
+
   // ---------------------------------------------------------------- structure and introspection
 
   /** A child cache in `<this namespace>:<name>`, sharing connections and counters. */
   namespace(name: string): Cache {
     checkNamespace(name, 'name')
     return new Cache(this.#ctx, `${this.name}:${name}`)
+  }
+
+  /**
+   * Resolves once Redis answers and, with the bus, this node's subscription is confirmed: from then
+   * on it hears every invalidation and L1 serves without the outage bound (`bus.maxStaleness`).
+   * Useful at startup and in readiness probes. Rejects with the L2 error when Redis does not answer,
+   * or with `L2UnavailableError` when the subscription is not confirmed within `timeout`.
+   * @param timeout how long to wait. @default '5s'
+   */
+  async ready(timeout: Duration = '5s'): Promise<void> {
+    const ms = parseDuration(timeout, 'timeout')
+    this.#open()
+    const { l2, announcer, events } = this.#ctx
+    if (l2 === undefined) return
+    let timer: NodeJS.Timeout | undefined
+    let listener: ((payload: { state: 'up' | 'down' }) => void) | undefined
+    const expired = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new L2UnavailableError(`Redis and the bus were not ready within ${ms} ms`)), ms)
+    })
+    const subscribed =
+      announcer === undefined || announcer.up
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            listener = (payload) => {
+              if (payload.state === 'up') resolve()
+            }
+            events.on('bus:state', listener)
+          })
+    try {
+      await Promise.race([Promise.all([l2.ping(), subscribed]), expired])
+    } finally {
+      clearTimeout(timer)
+      if (listener !== undefined) events.off('bus:state', listener)
+    }
   }
 
   /** Round trip to Redis with its latency, and the size of L1 (all namespaces). Never throws. */
@@ -396,7 +444,10 @@ export class Cache {
    */
   async #fill<T>(k: string, key: string, factory: () => T | Promise<T>, ttl: number, tags: readonly string[] | undefined): Promise<T> {
     const ctx = this.#ctx
+    // Fenced from the start: an invalidation of `k` heard while the factory runs means its result may be older
+    // than what Redis holds now, so it is returned but cached nowhere. Tag checks compare with `started`.
     const ticket = ctx.fences.enter(k)
+    const started = stamp()
     try {
       if (ctx.l2 !== undefined) {
         const entry = await readL2(this.#scope, k, key)
@@ -411,7 +462,7 @@ export class Cache {
         throw new FactoryError(key, error)
       }
       if (value === undefined || !ctx.fences.valid(ticket)) return value
-      await writeEntries(this.#scope, [prepare(ctx, k, key, value, ttl, tags)], false)
+      await writeEntries(this.#scope, [prepare(ctx, k, key, value, ttl, tags, started)], false)
       return value
     } finally {
       ctx.fences.leave(ticket)

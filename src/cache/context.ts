@@ -17,6 +17,10 @@ export interface Announcer {
   keysChanged(keys: readonly string[]): void
   /** Every key under `prefix` went away. */
   prefixCleared(prefix: string): void
+  /** Entries of the namespace whose key prefix is `prefix` carrying one of `tags` went stale. */
+  tagsInvalidated(prefix: string, tags: readonly string[]): void
+  /** True while this node hears every invalidation (its subscription is confirmed). */
+  readonly up: boolean
   close(): Promise<void>
 }
 
@@ -48,6 +52,11 @@ export interface CacheContext {
   announcer: Announcer | undefined
   /** When set, an L1 entry is served only if this returns true (used while the bus is down). */
   l1Gate: ((entry: MemoryEntry) => boolean) | undefined
+  /**
+   * When set (tags module), L2 reads pass the raw values that carry tags through it: an entry made before one of
+   * its tags was invalidated comes back as `null` (a miss). One extra round trip at most. Rejects with L2 errors.
+   */
+  tagFilter: ((scope: Scope, raws: ReadonlyArray<Buffer | null>) => Promise<Array<Buffer | null>>) | undefined
   closed: boolean
   close(): Promise<void>
 }
@@ -91,6 +100,7 @@ export function createContext(options: ResolvedOptions): CacheContext {
     inflight: new Map(),
     announcer: undefined,
     l1Gate: undefined,
+    tagFilter: undefined,
     closed: false,
     async close() {
       if (context.closed) return

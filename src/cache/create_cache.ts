@@ -1,3 +1,5 @@
+import { Bus } from '../bus/bus.js'
+import { filterByTags } from '../tags/tag_store.js'
 import { Cache } from './cache.js'
 import { createContext } from './context.js'
 import { resolveOptions, type CacheOptions } from './options.js'
@@ -13,5 +15,8 @@ import { resolveOptions, type CacheOptions } from './options.js'
  */
 export function createCache(options?: CacheOptions): Cache {
   const resolved = resolveOptions(options)
-  return new Cache(createContext(resolved), resolved.namespace)
+  const context = createContext(resolved)
+  if (context.l2 !== undefined) context.tagFilter = filterByTags
+  if (resolved.bus !== undefined) context.announcer = new Bus(context, resolved.bus)
+  return new Cache(context, resolved.namespace)
 }

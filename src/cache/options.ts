@@ -65,6 +65,28 @@ export interface L2Options {
   }
 }
 
+/** The invalidation bus (Redis pub/sub) that keeps every node's L1 coherent. */
+export interface BusOptions {
+  /**
+   * While this node's subscription is down (it cannot hear other nodes' invalidations), L1 entries installed
+   * longer ago than this are not served: reads go to Redis instead. When the subscription is back, L1 is dropped
+   * before L1 hits resume. `0` serves nothing from L1 while the bus is down.
+   * @default '1s'
+   */
+  maxStaleness?: Duration
+  /**
+   * Most invalidations (keys or tags) kept for retry while publishing fails; the newest per key is kept. Past it,
+   * the oldest namespace's pending keys collapse into one "namespace cleared" message, so nothing is lost, only coarsened.
+   * @default 10_000
+   */
+  maxQueue?: number
+  /**
+   * Longest wait between two retries of failed publishes (retries start at 50 ms and double).
+   * @default '2s'
+   */
+  maxRetryDelay?: Duration
+}
+
 export interface CacheOptions {
   /**
    * The shared tier: a Redis URL (`redis://host:6379/0`), an ioredis `Redis` or `Cluster` instance (yours:
@@ -98,6 +120,12 @@ export interface CacheOptions {
    * @default { timeout: 500, onWriteError: 'throw', localTtl: '5s', breaker: { threshold: 5, cooldown: '1s' } }
    */
   l2?: L2Options | false
+  /**
+   * Pub/sub invalidation between nodes: `set`, `delete`, `clear`, `expire` and `invalidateTags` on one node drop the
+   * key from every other node's L1. `true` or options to turn it on, `false` for a single node.
+   * @default true when `redis` is given (and `l2` is not false), false otherwise
+   */
+  bus?: boolean | BusOptions
   /**
    * How values become bytes: `'msgpack'` (structured clone: Date, Map, Set, BigInt, Buffer, circular…),
    * `'json'`, or your own {@link Codec}.
@@ -150,6 +178,7 @@ export interface ResolvedOptions {
         breakerCooldown: number
       }
     | undefined
+  bus: { maxStaleness: number; maxQueue: number; maxRetryDelay: number } | undefined
   codec: Codec
   maxValueBytes: number
   maxKeyBytes: number
@@ -232,6 +261,19 @@ export function resolveOptions(input: CacheOptions | undefined): ResolvedOptions
   if (l1 === undefined && l2 === undefined)
     throw new TypeError('A cache needs at least one tier: `l1` is false and no `redis` is given')
 
+  let bus: ResolvedOptions['bus']
+  if (options.bus !== undefined && options.bus !== true && options.bus !== false) plainObject(options.bus, 'bus')
+  if (options.bus !== false && l2 !== undefined) {
+    const busInput = typeof options.bus === 'object' ? options.bus : {}
+    bus = {
+      maxStaleness: parseDuration(busInput.maxStaleness ?? '1s', 'bus.maxStaleness', true),
+      maxQueue: positiveInteger(busInput.maxQueue, 'bus.maxQueue', 10_000) as number,
+      maxRetryDelay: parseDuration(busInput.maxRetryDelay ?? '2s', 'bus.maxRetryDelay'),
+    }
+  } else if (options.bus !== undefined && options.bus !== false) {
+    throw new TypeError('`bus` needs Redis: pass `redis` (a URL, client or options), or `bus: false`')
+  }
+
   let codec: Codec
   if (options.codec === undefined || options.codec === 'msgpack') codec = msgpackCodec()
   else if (options.codec === 'json') codec = jsonCodec()
@@ -248,6 +290,7 @@ export function resolveOptions(input: CacheOptions | undefined): ResolvedOptions
     ttl,
     l1,
     l2,
+    bus,
     codec,
     maxValueBytes: positiveInteger(options.maxValueBytes, 'maxValueBytes', 1024 * 1024) as number,
     maxKeyBytes: positiveInteger(options.maxKeyBytes, 'maxKeyBytes', 1024) as number,

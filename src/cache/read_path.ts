@@ -4,7 +4,7 @@
  * with a TTL no longer than what remains in L2, unless an invalidation fenced the read.
  * @internal
  */
-import { decodeEntry, type StoredEntry } from '../codec/envelope.js'
+import { carriesTags, decodeEntry, type StoredEntry } from '../codec/envelope.js'
 import { CacheClosedError, CacheError, DecodeError, L2CommandError } from '../errors.js'
 import type { CacheContext, Scope } from './context.js'
 import type { Ticket } from './fences.js'
@@ -18,6 +18,7 @@ export async function readL2(scope: Scope, k: string, key: string): Promise<Stor
     let raw: Buffer | null
     try {
       raw = await l2.get(k)
+      if (ctx.tagFilter !== undefined && carriesTags(raw)) raw = (await ctx.tagFilter(scope, [raw]))[0] ?? null
     } catch (error) {
       reportL2Error(ctx, 'get', key, error)
       emitMiss(ctx, namespace, key)

@@ -41,12 +41,13 @@ export function prepare(
   value: unknown,
   ttl: number,
   tags: readonly string[] | undefined,
+  createdAt?: number,
 ): Prepared {
   if (value === undefined) throw new TypeError(`Cannot cache \`undefined\` at "${key}": undefined means a miss; use delete()`)
   const expiresAt = Date.now() + ttl
   let bytes: Buffer
   try {
-    bytes = encodeEntry(ctx.options.codec, value, expiresAt, tags)
+    bytes = encodeEntry(ctx.options.codec, value, expiresAt, tags, createdAt)
   } catch (error) {
     if (error instanceof TypeError) throw error
     throw new EncodeError(`Cannot encode the value for "${key}": ${(error as Error).message}`, { cause: error })

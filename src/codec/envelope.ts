@@ -5,8 +5,10 @@
  * 0      'T' 'C'           magic
  * 2      version (1)
  * 3      flags             bit 0: a tag section follows the header
+ *                          bit 1: createdAt follows the header (always set with bit 0)
  * 4      expiresAt         float64 BE, ms since the epoch; 0 = no logical expiry
- * 12     [tags]            uint16 BE byte length, then the tags joined by NUL, UTF-8
+ * 12     [createdAt]       float64 BE, ms since the epoch: when the value was made (tag checks)
+ * …      [tags]            uint16 BE byte length, then the tags joined by NUL, UTF-8
  * …      payload           the codec's bytes
  * ```
  *
@@ -14,12 +16,14 @@
  * `expiresAt` the entry is stale. Counters (`incr`) are plain Redis integers, not envelopes;
  * they decode as numbers. Anything else under one of our keys is garbage: a `DecodeError`.
  */
+import { stamp } from '../internal/clock.js'
 import type { Codec } from './codec.js'
 
 const MAGIC_0 = 0x54 // 'T'
 const MAGIC_1 = 0x43 // 'C'
 const VERSION = 1
 const FLAG_TAGS = 1
+const FLAG_CREATED = 2
 export const HEADER_BYTES = 12
 const TAG_SEPARATOR = '\u0000'
 const COUNTER = /^-?\d{1,20}$/
@@ -55,6 +59,8 @@ export interface StoredEntry {
   /** Logical expiry (ms since the epoch), 0 for none. */
   expiresAt: number
   tags: readonly string[] | undefined
+  /** When the value was made (ms since the epoch); only stored for tagged entries. */
+  createdAt?: number
   /** True for a plain Redis integer written by `incr`/`decr`. */
   counter: boolean
 }
@@ -66,21 +72,23 @@ export function encodeEntry(
   value: unknown,
   expiresAt: number,
   tags: readonly string[] | undefined,
+  createdAt: number = stamp(),
 ): Buffer {
   const payload = codec.encode(value)
   const tagBytes = tags !== undefined && tags.length > 0 ? Buffer.from(tags.join(TAG_SEPARATOR), 'utf8') : undefined
   if (tagBytes !== undefined && tagBytes.length > 0xffff) throw new TypeError('Expected `tags` to fit in 65535 bytes')
-  const tagSection = tagBytes === undefined ? 0 : 2 + tagBytes.length
+  const tagSection = tagBytes === undefined ? 0 : 8 + 2 + tagBytes.length
   const out = Buffer.allocUnsafe(HEADER_BYTES + tagSection + payload.length)
   out[0] = MAGIC_0
   out[1] = MAGIC_1
   out[2] = VERSION
-  out[3] = tagBytes === undefined ? 0 : FLAG_TAGS
+  out[3] = tagBytes === undefined ? 0 : FLAG_TAGS | FLAG_CREATED
   out.writeDoubleBE(expiresAt, 4)
   let offset = HEADER_BYTES
   if (tagBytes !== undefined) {
-    out.writeUInt16BE(tagBytes.length, offset)
-    tagBytes.copy(out, offset + 2)
+    out.writeDoubleBE(createdAt, offset)
+    out.writeUInt16BE(tagBytes.length, offset + 8)
+    tagBytes.copy(out, offset + 10)
     offset += tagSection
   }
   out.set(payload, offset) // copies: msgpackr reuses its output buffer
@@ -96,6 +104,12 @@ export function decodeEntry(codec: Codec, raw: Buffer): StoredEntry {
     if (!(expiresAt >= 0)) throw new EnvelopeError('bad expiry in header')
     let offset = HEADER_BYTES
     let tags: string[] | undefined
+    let createdAt: number | undefined
+    if ((flags & FLAG_CREATED) !== 0) {
+      if (raw.length < offset + 8) throw new EnvelopeError('truncated createdAt')
+      createdAt = raw.readDoubleBE(offset)
+      offset += 8
+    }
     if ((flags & FLAG_TAGS) !== 0) {
       if (raw.length < offset + 2) throw new EnvelopeError('truncated tag section')
       const length = raw.readUInt16BE(offset)
@@ -112,11 +126,26 @@ export function decodeEntry(codec: Codec, raw: Buffer): StoredEntry {
     }
     if (value === undefined) throw new EnvelopeError('payload decodes to undefined')
     if (!plausible(value)) throw new EnvelopeError('payload decodes to an object of an unknown kind')
-    return { value, expiresAt, tags, counter: false }
+    return createdAt === undefined ? { value, expiresAt, tags, counter: false } : { value, expiresAt, tags, createdAt, counter: false }
   }
   if (raw.length > 0 && raw.length <= 21) {
     const text = raw.toString('latin1')
     if (COUNTER.test(text)) return { value: Number(text), expiresAt: 0, tags: undefined, counter: true }
   }
   throw new EnvelopeError(raw.length === 0 ? 'empty value' : 'not a tiercache envelope')
+}
+
+/** True when `raw` is an envelope carrying tags and createdAt: the entries a tag check applies to. Cheap (one byte). */
+export function carriesTags(raw: Buffer | null): raw is Buffer {
+  return raw !== null && raw.length >= HEADER_BYTES && raw[0] === MAGIC_0 && ((raw[3] as number) & (FLAG_TAGS | FLAG_CREATED)) === (FLAG_TAGS | FLAG_CREATED)
+}
+
+/** Reads createdAt and the tags of an envelope without decoding its payload; undefined when it has none (or is garbage). */
+export function peekTags(raw: Buffer): { createdAt: number; tags: string[] } | undefined {
+  if (!carriesTags(raw) || raw[2] !== VERSION || raw.length < HEADER_BYTES + 10) return undefined
+  const createdAt = raw.readDoubleBE(HEADER_BYTES)
+  const length = raw.readUInt16BE(HEADER_BYTES + 8)
+  const start = HEADER_BYTES + 10
+  if (raw.length < start + length || !(createdAt >= 0)) return undefined
+  return { createdAt, tags: raw.toString('utf8', start, start + length).split(TAG_SEPARATOR) }
 }

@@ -1,6 +1,6 @@
 import { channel, type Channel } from 'node:diagnostics_channel'
 import { EventEmitter } from 'node:events'
-import type { CacheError, DecodeError } from '../errors.js'
+import type { BusError, CacheError, DecodeError } from '../errors.js'
 import type { CircuitState } from '../tiers/circuit_breaker.js'
 
 /** The events a cache emits, with their payloads. Also published on `diagnostics_channel` as `tiercache:<name>`. */
@@ -23,6 +23,17 @@ export interface CacheEvents {
   'decode:error': { namespace: string; key: string; error: DecodeError }
   /** A write reached L1 only, because L2 failed (policy `l2.onWriteError: 'local'`, or a `getOrSet` result). */
   'write:degraded': { namespace: string; key: string; error: CacheError }
+  /**
+   * The bus subscription went down (this node cannot hear invalidations: L1 entries older than `bus.maxStaleness`
+   * are not served) or came back (L1 was dropped, then L1 hits resumed).
+   */
+  'bus:state': { state: 'up' | 'down'; dropped: number }
+  /** An invalidation from another node was applied to this node's L1. */
+  'bus:message': { namespace: string; kind: 'keys' | 'clear' | 'tags'; items: readonly string[] }
+  /** A bus message could not be published (it is retried) or one received on the channel was malformed (ignored). */
+  'bus:error': { operation: 'publish' | 'receive' | 'subscribe' | 'connection'; error: BusError }
+  /** Tags were invalidated from this node. */
+  'tags:invalidated': { namespace: string; tags: readonly string[] }
   /** A fire-and-forget task (promotion, publish, background refresh) failed. */
   'background:error': { operation: string; key: string | undefined; error: unknown }
 }

@@ -71,6 +71,17 @@ export class MemoryTier {
     return dropped
   }
 
+  /** Drops every entry carrying one of `tags`; resolves with how many went. O(entries): see README (coherence). */
+  deleteTagged(tags: ReadonlySet<string>): number {
+    const doomed: string[] = []
+    this.#lru.forEach((entry, key) => {
+      const t = entry.t
+      if (t !== undefined) for (const tag of t) if (tags.has(tag)) return void doomed.push(key)
+    })
+    for (const key of doomed) this.#lru.delete(key)
+    return doomed.length
+  }
+
   clear(): void {
     this.#lru.clear()
   }

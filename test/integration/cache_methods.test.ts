@@ -1,17 +1,27 @@
 /** Every facade method against a real redis-server that this file starts. */
 import { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
-import { NotACounterError } from '../../src/index.js'
+import { NotACounterError, type Cache, type CacheOptions } from '../../src/index.js'
 import { autoClose, makeCache } from '../support/make_cache.js'
 import { useRedisServer } from '../support/redis_server.js'
 
 const redis = useRedisServer()
+
+/**
+ * These tests pin down what each facade method does on one node, down to what sits in its L1.
+ * The bus is off here: its own tests (bus*.test.ts) cover what crosses nodes, and its messages
+ * (a peer's announcement of a write arriving after this node already promoted the new value)
+ * would drop L1 entries at moments these assertions do not control.
+ */
+function node(namespace: string, options: Omit<CacheOptions, 'redis' | 'namespace'> = {}): Cache {
+  return makeCache({ redis: redis.server.url, namespace, bus: false, ...options })
+}
 autoClose()
 
 describe('get / set / has / delete', () => {
   it('writes L2 then L1: another node reads the value from Redis', async () => {
-    const a = makeCache({ redis: redis.server.url, namespace: 'm1' })
-    const b = makeCache({ redis: redis.server.url, namespace: 'm1' })
+    const a = node('m1')
+    const b = node('m1')
     await a.set('k', { n: 1 })
     expect(await redis.raw.exists('tc:m1::k')).toBe(1)
     expect(await b.get('k')).toEqual({ n: 1 })
@@ -22,8 +32,8 @@ describe('get / set / has / delete', () => {
   })
 
   it('promotes an L2 hit into L1: the second read does not touch Redis', async () => {
-    const a = makeCache({ redis: redis.server.url, namespace: 'm2' })
-    const b = makeCache({ redis: redis.server.url, namespace: 'm2' })
+    const a = node('m2')
+    const b = node('m2')
     await a.set('k', 'v')
     await b.get('k')
     await redis.raw.del('tc:m2::k') // behind the cache's back: only L1 can answer now
@@ -32,14 +42,14 @@ describe('get / set / has / delete', () => {
   })
 
   it('gives the Redis key the TTL and L1 no longer than what remains in L2', async () => {
-    const a = makeCache({ redis: redis.server.url, namespace: 'm3' })
+    const a = node('m3')
     await a.set('k', 1, { ttl: '2s' })
     const pttl = await redis.raw.pttl('tc:m3::k')
     expect(pttl).toBeGreaterThan(1500)
     expect(pttl).toBeLessThanOrEqual(2000)
     // A node that promotes later gets an L1 TTL bounded by what is left in L2.
     await redis.raw.pexpire('tc:m3::k', 60_000) // Redis TTL longer than the logical expiry in the envelope
-    const b = makeCache({ redis: redis.server.url, namespace: 'm3', l1: { maxEntries: 10 } })
+    const b = node('m3', { l1: { maxEntries: 10 } })
     expect(await b.get('k')).toBe(1)
     const remainingL1 = b.scope.l1?.remainingTtl('k') ?? 0
     expect(remainingL1).toBeGreaterThan(0)
@@ -47,13 +57,13 @@ describe('get / set / has / delete', () => {
   })
 
   it('caps the L1 TTL with l1.ttl', async () => {
-    const a = makeCache({ redis: redis.server.url, namespace: 'm4', l1: { maxEntries: 10, ttl: 100 } })
+    const a = node('m4', { l1: { maxEntries: 10, ttl: 100 } })
     await a.set('k', 1, { ttl: '1h' })
     expect(a.scope.l1?.remainingTtl('k')).toBeLessThanOrEqual(100)
   })
 
   it('delete removes the key from L2 and L1 and reports whether it existed', async () => {
-    const a = makeCache({ redis: redis.server.url, namespace: 'm5' })
+    const a = node('m5')
     await a.set('k', 1)
     expect(await a.delete('k')).toBe(true)
     expect(await a.delete('k')).toBe(false)
@@ -62,9 +72,9 @@ describe('get / set / has / delete', () => {
   })
 
   it('null is a value, undefined is a miss', async () => {
-    const a = makeCache({ redis: redis.server.url, namespace: 'm6' })
+    const a = node('m6')
     await a.set('n', null)
-    const b = makeCache({ redis: redis.server.url, namespace: 'm6' })
+    const b = node('m6')
     expect(await b.get('n')).toBeNull()
     expect(await b.has('n')).toBe(true)
     expect(await b.get('missing')).toBeUndefined()
@@ -73,8 +83,8 @@ describe('get / set / has / delete', () => {
 
 describe('getOrSet', () => {
   it('runs the factory on a miss, caches the result, and reads it back everywhere', async () => {
-    const a = makeCache({ redis: redis.server.url, namespace: 'g1' })
-    const b = makeCache({ redis: redis.server.url, namespace: 'g1' })
+    const a = node('g1')
+    const b = node('g1')
     let calls = 0
     const factory = async (): Promise<{ id: number }> => ({ id: ++calls })
     expect(await a.getOrSet('p', factory)).toEqual({ id: 1 })
@@ -84,7 +94,7 @@ describe('getOrSet', () => {
   })
 
   it('runs the factory once for concurrent misses in one process', async () => {
-    const a = makeCache({ redis: redis.server.url, namespace: 'g2' })
+    const a = node('g2')
     let calls = 0
     let release!: (v: number) => void
     const gate = new Promise<number>((resolve) => (release = resolve))
@@ -95,7 +105,7 @@ describe('getOrSet', () => {
   })
 
   it('rejects with FactoryError carrying the cause, and caches nothing', async () => {
-    const a = makeCache({ redis: redis.server.url, namespace: 'g3' })
+    const a = node('g3')
     const boom = new Error('db down')
     await expect(a.getOrSet('k', () => Promise.reject(boom))).rejects.toMatchObject({ code: 'E_FACTORY', cause: boom })
     expect(await redis.raw.exists('tc:g3::k')).toBe(0)
@@ -105,9 +115,9 @@ describe('getOrSet', () => {
 
 describe('getMany / setMany', () => {
   it('setMany writes every entry in one pipeline and getMany reads the L2 part with one MGET', async () => {
-    const a = makeCache({ redis: redis.server.url, namespace: 'b1' })
+    const a = node('b1')
     await a.setMany(Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, value: i, ttl: '1m' })))
-    const b = makeCache({ redis: redis.server.url, namespace: 'b1' })
+    const b = node('b1')
     await redis.raw.config('RESETSTAT')
     const keys = [...Array.from({ length: 100 }, (_, i) => `k${i}`), 'missing']
     const values = await b.getMany(keys)
@@ -122,13 +132,13 @@ describe('getMany / setMany', () => {
   })
 
   it('setMany validates every entry before writing any', async () => {
-    const a = makeCache({ redis: redis.server.url, namespace: 'b2' })
+    const a = node('b2')
     await expect(a.setMany([{ key: 'ok', value: 1 }, { key: 'bad', value: () => 1 }])).rejects.toThrow(TypeError)
     expect(await redis.raw.exists('tc:b2::ok')).toBe(0)
   })
 
   it('deleteMany removes keys and counts those that existed', async () => {
-    const a = makeCache({ redis: redis.server.url, namespace: 'b3' })
+    const a = node('b3')
     await a.setMany([{ key: 'x', value: 1 }, { key: 'y', value: 2 }])
     expect(await a.deleteMany(['x', 'y', 'z', 'x'])).toBe(2)
     expect(await a.getMany(['x', 'y'])).toEqual([undefined, undefined])
@@ -137,8 +147,8 @@ describe('getMany / setMany', () => {
 
 describe('counters', () => {
   it('incr is atomic across nodes', async () => {
-    const a = makeCache({ redis: redis.server.url, namespace: 'c1' })
-    const b = makeCache({ redis: redis.server.url, namespace: 'c1' })
+    const a = node('c1')
+    const b = node('c1')
     await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? a : b).incr('hits')))
     expect(await a.incr('hits', 0)).toBe(100)
     expect(await b.decr('hits', 10)).toBe(90)
@@ -146,7 +156,7 @@ describe('counters', () => {
   })
 
   it('gives a new counter the TTL and keeps it on later increments', async () => {
-    const a = makeCache({ redis: redis.server.url, namespace: 'c2' })
+    const a = node('c2')
     await a.incr('rate', 1, { ttl: '10s' })
     await a.incr('rate', 1, { ttl: '1h' })
     const pttl = await redis.raw.pttl('tc:c2::rate')
@@ -155,7 +165,7 @@ describe('counters', () => {
   })
 
   it('refuses to increment a key that holds a cached value', async () => {
-    const a = makeCache({ redis: redis.server.url, namespace: 'c3' })
+    const a = node('c3')
     await a.set('obj', { a: 1 })
     await expect(a.incr('obj')).rejects.toBeInstanceOf(NotACounterError)
     expect(await a.get('obj')).toEqual({ a: 1 })
@@ -164,13 +174,13 @@ describe('counters', () => {
 
 describe('expire', () => {
   it('changes the Redis TTL and the logical expiry together', async () => {
-    const a = makeCache({ redis: redis.server.url, namespace: 'e1' })
+    const a = node('e1')
     await a.set('k', 'v', { ttl: '1h' })
     expect(await a.expire('k', '5s')).toBe(true)
     const pttl = await redis.raw.pttl('tc:e1::k')
     expect(pttl).toBeGreaterThan(4000)
     expect(pttl).toBeLessThanOrEqual(5000)
-    const b = makeCache({ redis: redis.server.url, namespace: 'e1' })
+    const b = node('e1')
     expect(await b.get('k')).toBe('v')
     expect(b.scope.l1?.remainingTtl('k')).toBeLessThanOrEqual(5000)
     expect(await a.expire('missing', '5s')).toBe(false)
@@ -179,9 +189,9 @@ describe('expire', () => {
 
 describe('clear and namespaces', () => {
   it('clears one namespace with SCAN, leaving other namespaces and children alone', async () => {
-    const shop = makeCache({ redis: redis.server.url, namespace: 'shop' })
+    const shop = node('shop')
     const users = shop.namespace('users')
-    const other = makeCache({ redis: redis.server.url, namespace: 'other' })
+    const other = node('other')
     await shop.setMany(Array.from({ length: 2500 }, (_, i) => ({ key: `p${i}`, value: i })))
     await shop.set('users::x', 'tricky key that looks like a child namespace')
     await users.set('x', 'child')
@@ -197,7 +207,7 @@ describe('clear and namespaces', () => {
   })
 
   it('namespace() twice shares one L1, and keys never collide across namespaces', async () => {
-    const root = makeCache({ redis: redis.server.url, namespace: 'ns' })
+    const root = node('ns')
     await root.namespace('a').set('k', 'a')
     await root.namespace('b').set('k', 'b')
     await redis.raw.del('tc:ns:a::k', 'tc:ns:b::k')
@@ -209,7 +219,7 @@ describe('clear and namespaces', () => {
 
 describe('health and stats', () => {
   it('health reports the Redis round trip and the L1 size', async () => {
-    const a = makeCache({ redis: redis.server.url, namespace: 'h1' })
+    const a = node('h1')
     await a.set('k', 'v')
     const health = await a.health()
     expect(health.ok).toBe(true)
@@ -219,7 +229,7 @@ describe('health and stats', () => {
   })
 
   it('stats counts hits and misses per tier', async () => {
-    const a = makeCache({ redis: redis.server.url, namespace: 'h2' })
+    const a = node('h2')
     await a.set('k', 'v')
     await a.get('k')
     await a.get('nope')

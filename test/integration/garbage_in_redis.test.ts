@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { pack } from 'msgpackr'
 import { describe, expect, it } from 'vitest'
 import { DecodeError } from '../../src/index.js'
-import { autoClose, makeCache, nextEvent } from '../support/make_cache.js'
+import { autoClose, makeCache, nextEvent, readyCache } from '../support/make_cache.js'
 import { useRedisServer } from '../support/redis_server.js'
 
 const redis = useRedisServer()
@@ -35,7 +35,7 @@ describe('garbage in Redis', () => {
 
   it.each(cases)('%s → miss + decode:error event', async (_name, make) => {
     await redis.raw.set('tc:g::k', await make())
-    const cache = makeCache({ redis: redis.server.url, namespace: 'g' })
+    const cache = await readyCache({ redis: redis.server.url, namespace: 'g' })
     const event = nextEvent(cache, 'decode:error')
     expect(await cache.get('k')).toBeUndefined()
     const payload = await event

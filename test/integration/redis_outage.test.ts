@@ -30,8 +30,9 @@ function client(): Redis {
 const isL2Failure = (e: unknown): boolean => e instanceof L2CommandError || e instanceof L2TimeoutError || e instanceof L2UnavailableError
 
 describe('Redis killed', () => {
-  it('reads fall back to L1, then to a miss; getOrSet falls back to the factory', async () => {
-    const cache = makeCache({ redis: client(), namespace: 'o1', l2: { timeout: 200 } })
+  it('reads fall back to L1 (within bus.maxStaleness), then to a miss; getOrSet falls back to the factory', async () => {
+    const cache = makeCache({ redis: client(), namespace: 'o1', l2: { timeout: 200 }, bus: { maxStaleness: '1m' } })
+    await cache.ready()
     await cache.set('cached', 'from L1')
     await server.kill()
     expect(await cache.get('cached')).toBe('from L1')
@@ -92,6 +93,17 @@ describe('Redis killed', () => {
     const other = makeCache({ redis: server.url, namespace: 'o5', l1: false })
     expect(await other.get('k')).toBe('after restart')
     expect((await cache.health()).ok).toBe(true)
+  })
+
+  it('with the bus down, L1 entries older than bus.maxStaleness are not served (this node may have missed an invalidation)', async () => {
+    const cache = makeCache({ redis: client(), namespace: 'o8', l2: { timeout: 200 }, bus: { maxStaleness: 0 } })
+    await cache.ready()
+    await cache.set('cached', 'maybe stale')
+    expect(await cache.get('cached')).toBe('maybe stale')
+    const down = nextEvent(cache, 'bus:state')
+    await server.kill()
+    expect((await down).state).toBe('down')
+    expect(await cache.get('cached')).toBeUndefined() // Redis is gone too: a miss, not a possibly stale value
   })
 })
 

@@ -29,3 +29,10 @@ export function nextEvent<K extends CacheEventName>(cache: Cache, event: K): Pro
     cache.on(event, listener)
   })
 }
+
+/** `makeCache`, then waits for `ready()`: Redis answers and the bus hears invalidations (no L1 drop to come). */
+export async function readyCache(options: CacheOptions = {}): Promise<Cache> {
+  const cache = makeCache(options)
+  await cache.ready()
+  return cache
+}

@@ -1,0 +1,130 @@
+import { Redis } from 'ioredis'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { Cache } from '../../src/cache/cache.js'
+import { createCache } from '../../src/cache/create_cache.js'
+import { RedisServer } from '../support/redis_server.js'
+import { busOf, busUp, nextEvent, startNode, synced } from '../support/nodes.js'
+
+/** Kills B's subscriber connection only (found by its connection name). */
+async function killSubscriber(server: RedisServer, cache: Cache): Promise<void> {
+  const name = `tiercache-bus-${busOf(cache).origin.toString('hex')}`
+  const list = await server.cli('client', 'list')
+  const id = list.split('\n').find((line) => line.includes(`name=${name} `))?.match(/id=(\d+)/)?.[1]
+  if (id === undefined) throw new Error(`no client named ${name}`)
+  expect(await server.cli('client', 'kill', 'id', id)).toBe('1')
+}
+
+/** Ages L1 entries past a small maxStaleness: the bound is about time, so the test lets time pass. */
+const age = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+describe('bus outage on the receiving side', () => {
+  let server: RedisServer
+  let nodes: Cache[] = []
+  const clients: Redis[] = []
+  beforeAll(async () => {
+    server = await RedisServer.start()
+  })
+  afterEach(async () => {
+    await Promise.all(nodes.map((n) => n.close()))
+    nodes = []
+    for (const c of clients.splice(0)) c.disconnect()
+    await server.cli('flushall')
+  })
+  afterAll(async () => server?.close())
+
+  it('CLIENT KILL of the subscriber: old L1 entries are not served while deaf; after resubscribing, L1 is dropped first', async () => {
+    const a = await startNode(server.url)
+    // B's own client reconnects its subscriber after 300 ms, long enough for A to write while B is deaf.
+    const clientB = new Redis(server.url, { retryStrategy: () => 300 })
+    clients.push(clientB)
+    const b = createCache({ redis: clientB, namespace: 'app', bus: { maxStaleness: 50 } })
+    nodes.push(a, b)
+    await busUp(b)
+    await a.set('k', 'old')
+    await a.set('other', 'x')
+    await synced(a, b)
+    expect(await b.get('k')).toBe('old')
+    expect(await b.get('other')).toBe('x')
+    await age(80)
+
+    const heardK: string[] = []
+    b.on('bus:message', (m) => heardK.push(...m.items))
+    const down = nextEvent(b, 'bus:state', (s) => s.state === 'down')
+    await killSubscriber(server, b)
+    await down
+    await a.set('k', 'new') // published while B is not subscribed: B misses it
+    expect(busOf(b).up).toBe(false)
+    const l1Hits = b.stats().l1?.hits ?? 0
+    expect(await b.get('k')).toBe('new') // the old entry is past maxStaleness: read from Redis
+    expect(b.stats().l1?.hits).toBe(l1Hits)
+
+    const up = nextEvent(b, 'bus:state', (s) => s.state === 'up')
+    await up
+    expect(heardK).not.toContain('k') // B really missed the invalidation
+    expect(b.scope.l1?.entries).toBe(0) // everything it may have missed is gone
+    expect(await b.get('k')).toBe('new')
+    expect(await b.get('other')).toBe('x')
+    expect(b.scope.l1?.get('other')?.v).toBe('x') // L1 hits resume
+  })
+
+  it('serves L1 entries younger than maxStaleness while deaf, none with maxStaleness 0', async () => {
+    const clientB = new Redis(server.url, { retryStrategy: () => 300 })
+    clients.push(clientB)
+    const b = createCache({ redis: clientB, namespace: 'app', bus: { maxStaleness: '1h' } })
+    const clientC = new Redis(server.url, { retryStrategy: () => 300 })
+    clients.push(clientC)
+    const c = createCache({ redis: clientC, namespace: 'other', bus: { maxStaleness: 0 } })
+    nodes.push(b, c)
+    await busUp(b)
+    await busUp(c)
+    await b.set('k', 1)
+    await c.set('k', 1)
+    await Promise.all([
+      nextEvent(b, 'bus:state', (s) => s.state === 'down').then(() => undefined),
+      killSubscriber(server, b),
+    ])
+    await Promise.all([
+      nextEvent(c, 'bus:state', (s) => s.state === 'down').then(() => undefined),
+      killSubscriber(server, c),
+    ])
+    const bHits = b.stats().l1?.hits ?? 0
+    const cHits = c.stats().l1?.hits ?? 0
+    expect(await b.get('k')).toBe(1)
+    expect(await c.get('k')).toBe(1)
+    expect(b.stats().l1?.hits).toBe(bHits + 1)
+    expect(c.stats().l1?.hits).toBe(cHits)
+  })
+
+  it('Redis restart: B never returns the old value, and resumes by itself', async () => {
+    const a = await startNode(server.url)
+    const b = await startNode(server.url, { bus: { maxStaleness: 50 } })
+    nodes.push(a, b)
+    await a.set('k', 'old')
+    await synced(a, b)
+    expect(await b.get('k')).toBe('old')
+    await age(80)
+    const down = nextEvent(b, 'bus:state', (s) => s.state === 'down')
+    await server.restart() // empty on return
+    await down
+    const up = nextEvent(b, 'bus:state', (s) => s.state === 'up')
+    // A writes as soon as Redis takes writes again, maybe before B has resubscribed.
+    const deadline = Date.now() + 10_000
+    for (;;) {
+      try {
+        await a.set('k', 'new')
+        break
+      } catch (error) {
+        if (Date.now() > deadline) throw error
+        await nextEvent(a, 'l2:error', () => true, 1000).catch(() => undefined)
+      }
+    }
+    const seen: unknown[] = []
+    let upYet = false
+    void up.then(() => (upYet = true))
+    for (let i = 0; i < 200 && !upYet; i++) seen.push(await b.get('k'))
+    await up
+    seen.push(await b.get('k'), await b.get('k'))
+    expect(seen).not.toContain('old')
+    expect(seen.at(-1)).toBe('new')
+  })
+})
