@@ -11,7 +11,7 @@ import type { CacheContext, Scope } from './context.js'
 import type { Ticket } from './fences.js'
 import { checkNamespace, type CounterOptions, type GetOrSetOptions, type SetOptions } from './options.js'
 import { acceptL2, emitMiss, readL2, reportL2Error } from './read_path.js'
-import { checkTags, dropLocal, prepare, writeEntries, type Prepared } from './write_path.js'
+import { announcementFor, checkTags, dropLocal, prepare, writeEntries, type Prepared } from './write_path.js'
 
 /** One entry of `setMany`. */
 export interface SetManyEntry<T = unknown> extends SetOptions {
@@ -406,7 +406,9 @@ export class Cache {
     if (ctx.l2 !== undefined) {
       this.#open()
       try {
-        existed = await ctx.l2.del(items.map((item) => item.k))
+        const ks = items.map((item) => item.k)
+        const announcer = ctx.announcer
+        existed = announcer === undefined ? await ctx.l2.del(ks) : await ctx.l2.delAndAnnounce(ks, (keys) => announcementFor(announcer, keys))
       } catch (error) {
         dropLocal(this.#scope, items)
         reportL2Error(ctx, 'delete', undefined, error)
@@ -418,7 +420,6 @@ export class Cache {
     }
     dropLocal(this.#scope, items)
     ctx.counters.deletes += items.length
-    if (ctx.l2 !== undefined) ctx.announcer?.keysChanged(items.map((item) => item.k))
     ctx.events.emit('deleted', { namespace: this.name, keys })
     return existed
   }

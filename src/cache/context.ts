@@ -1,7 +1,7 @@
 import { Events } from '../observability/events.js'
 import { Counters } from '../observability/stats.js'
 import { MemoryTier } from '../tiers/memory_tier.js'
-import { RedisTier } from '../tiers/redis_tier.js'
+import { RedisTier, type Announcement } from '../tiers/redis_tier.js'
 import { Fences } from './fences.js'
 import type { MemoryEntry } from '../tiers/memory_tier.js'
 import type { ResolvedOptions } from './options.js'
@@ -19,6 +19,11 @@ export interface Announcer {
   prefixCleared(prefix: string): void
   /** Entries of the namespace whose key prefix is `prefix` carrying one of `tags` went stale. */
   tagsInvalidated(prefix: string, tags: readonly string[]): void
+  /**
+   * The messages announcing that `keys` (full Redis keys) changed, one per namespace, without sending
+   * them: the write path sends them in the same round trip as the write itself.
+   */
+  messagesFor(keys: readonly string[]): Announcement[]
   /** True while this node hears every invalidation (its subscription is confirmed). */
   readonly up: boolean
   close(): Promise<void>

@@ -8,7 +8,8 @@ import { encodeEntry } from '../codec/envelope.js'
 import { EncodeError, ValueTooLargeError, type CacheError } from '../errors.js'
 import { describe } from '../internal/describe.js'
 import type { MemoryEntry } from '../tiers/memory_tier.js'
-import type { CacheContext, Scope } from './context.js'
+import type { Announcer, CacheContext, Scope } from './context.js'
+import type { Announcement } from '../tiers/redis_tier.js'
 import type { Ticket } from './fences.js'
 import { l1Ttl, reportL2Error } from './read_path.js'
 
@@ -67,10 +68,13 @@ export async function writeEntries(scope: Scope, items: readonly Prepared[], str
   try {
     if (l2 !== undefined) {
       try {
-        if (items.length === 1) {
-          const item = items[0] as Prepared
-          await l2.set({ key: item.k, bytes: item.bytes, px: item.ttl })
-        } else await l2.setMany(items.map((item) => ({ key: item.k, bytes: item.bytes, px: item.ttl })))
+        const writes = items.map((item) => ({ key: item.k, bytes: item.bytes, px: item.ttl }))
+        const announcer = ctx.announcer
+        // With a bus, the write and its announcement go in one Lua call: one round trip, and a
+        // write that fails is never announced.
+        if (announcer !== undefined) await l2.setAndAnnounce(writes, (keys) => announcementFor(announcer, keys))
+        else if (writes.length === 1) await l2.set(writes[0] as (typeof writes)[number])
+        else await l2.setMany(writes)
       } catch (error) {
         reportL2Error(ctx, 'set', items.length === 1 ? items[0]?.key : undefined, error)
         if (strict && ctx.options.l2?.onWriteError === 'throw') {
@@ -92,7 +96,6 @@ export async function writeEntries(scope: Scope, items: readonly Prepared[], str
       }
     }
     ctx.counters.writes += items.length
-    if (l2 !== undefined) ctx.announcer?.keysChanged(items.map((item) => item.k))
     ctx.events.emit('written', { namespace, keys: items.map((item) => item.key) })
   } finally {
     if (tickets !== undefined) for (const ticket of tickets) fences.leave(ticket)
@@ -111,6 +114,13 @@ function installDegraded(scope: Scope, items: readonly Prepared[], tickets: Tick
     }
     ctx.events.emit('write:degraded', { namespace, key: item.key, error })
   }
+}
+
+/** The one bus message for keys of one namespace. */
+export function announcementFor(announcer: Announcer, keys: readonly string[]): Announcement {
+  const [message] = announcer.messagesFor(keys)
+  if (message === undefined) throw new TypeError(`No bus message for keys ${keys.join(', ')}`)
+  return message
 }
 
 /** Drops keys from this node's L1 and fences reads in flight for them. */

@@ -174,15 +174,16 @@ describe('bus: pub/sub invalidation between nodes', () => {
     }) as typeof client.publish
     const errors: string[] = []
     a.on('bus:error', (e) => errors.push(e.operation))
-    await a.set('k', 1)
+    await a.set('k', 1) // writes announce inside their own Lua call; expire still PUBLISHes on its own
     await synced(a, b)
     expect(await b.get('k')).toBe(1)
+    expect(b.scope.l1?.get('k')).toBeDefined()
     const heard = nextEvent(b, 'bus:message', (m) => m.items.includes('k'))
-    await a.set('k', 2) // publish fails twice, then the retry goes through
-    await a.set('k', 3)
+    await a.expire('k', '1h') // publish fails twice, then the retry goes through
+    await a.expire('k', '2h')
     await heard
     expect(errors.filter((op) => op === 'publish').length).toBe(2)
-    expect(await b.get('k')).toBe(3)
+    expect(b.scope.l1?.get('k')).toBeUndefined()
     expect(busOf(a).pending).toBe(0)
   })
 

@@ -5,6 +5,7 @@
 import { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { RedisTier } from '../../src/tiers/redis_tier.js'
+import { readyCache } from '../support/make_cache.js'
 import { commandsDuring } from '../support/monitor.js'
 import { useRedisServer } from '../support/redis_server.js'
 
@@ -83,6 +84,24 @@ describe('RedisTier.setAndAnnounce / delAndAnnounce', () => {
       await redis.raw.config('SET', 'maxmemory', '0')
       client.disconnect()
       sub.disconnect()
+    }
+  })
+})
+
+describe('round trips of the facade, with the bus on (the default)', () => {
+  it('set → 1 command, cold getOrSet → 2 (read, then write+announce), delete → 1', async () => {
+    const cache = await readyCache({ redis: redis.server.url, namespace: 'rt' })
+    try {
+      await cache.set('warm-the-script-cache', 1)
+      await cache.delete('warm-the-script-cache')
+      const names = async (action: () => Promise<unknown>): Promise<string[]> =>
+        (await commandsDuring(redis.server.url, action)).map((c) => c.name)
+      expect(await names(() => cache.set('a', { v: 1 }))).toEqual(['evalsha'])
+      expect(await names(() => cache.getOrSet('cold', () => 42))).toEqual(['get', 'evalsha'])
+      expect(await names(() => cache.delete('a'))).toEqual(['evalsha'])
+      expect(await names(() => cache.setMany([{ key: 'x', value: 1 }, { key: 'y', value: 2 }]))).toEqual(['evalsha'])
+    } finally {
+      await cache.close()
     }
   })
 })
