@@ -5,7 +5,7 @@
  * @internal
  */
 import { encodeEntry } from '../codec/envelope.js'
-import { EncodeError, ValueTooLargeError, type CacheError } from '../errors.js'
+import { EncodeError, L2UnavailableError, ValueTooLargeError, type CacheError } from '../errors.js'
 import { describe } from '../internal/describe.js'
 import type { MemoryEntry } from '../tiers/memory_tier.js'
 import type { CacheContext, Scope } from './context.js'
@@ -73,6 +73,7 @@ export async function writeEntries(scope: Scope, items: readonly Prepared[], str
         } else await l2.setMany(items.map((item) => ({ key: item.k, bytes: item.bytes, px: item.ttl })))
       } catch (error) {
         reportL2Error(ctx, 'set', items.length === 1 ? items[0]?.key : undefined, error)
+        if (mayHaveLanded(error)) ctx.announcer?.keysChanged(items.map((item) => item.k))
         if (strict && ctx.options.l2?.onWriteError === 'throw') {
           dropLocal(scope, items)
           throw error
@@ -111,6 +112,15 @@ function installDegraded(scope: Scope, items: readonly Prepared[], tickets: Tick
     }
     ctx.events.emit('write:degraded', { namespace, key: item.key, error })
   }
+}
+
+/**
+ * A write whose Redis command failed may still have been applied (a timeout, a connection lost after the command
+ * was sent): the other nodes are told anyway, since an extra invalidation costs them one miss while a missing one
+ * leaves them stale until the TTL. Not when the command was never sent (circuit open).
+ */
+export function mayHaveLanded(error: unknown): boolean {
+  return !(error instanceof L2UnavailableError)
 }
 
 /** Drops keys from this node's L1 and fences reads in flight for them. */
