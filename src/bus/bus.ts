@@ -14,6 +14,9 @@
  *   Redis), `ctx.l1Gate` refuses L1 entries installed more than `maxStaleness` ago. When the
  *   subscription is confirmed again, every L1 is dropped (whatever was missed is gone) and
  *   only then is the gate lifted.
+ * - Silent losses (half-open TCP, a frozen server, a NAT dropping an idle flow) never close the
+ *   connection: a PING goes out on it every `heartbeat`; one left unanswered for a whole
+ *   interval counts as a loss (gate on, reconnect, resubscribe, drop L1).
  * @internal
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
@@ -28,6 +31,7 @@ export interface BusSettings {
   maxStaleness: number
   maxQueue: number
   maxRetryDelay: number
+  heartbeat: number
 }
 
 /** A message ready to send: what `PUBLISH channel bytes` needs. */
@@ -53,6 +57,8 @@ export class Bus implements Announcer {
   #closed = false
   #retryTimer: NodeJS.Timeout | undefined
   #retryDelay = FIRST_RETRY_DELAY
+  #heartbeatTimer: NodeJS.Timeout | undefined
+  #awaitingPong = false
   readonly #gate: (entry: MemoryEntry) => boolean
 
   constructor(ctx: CacheContext, settings: BusSettings) {
@@ -69,6 +75,10 @@ export class Bus implements Announcer {
     this.#gate = bound === 0 ? () => false : (entry) => Date.now() - entry.at <= bound
     ctx.l1Gate = this.#gate // deaf until the first subscription is confirmed
     this.#connect()
+    if (settings.heartbeat > 0) {
+      this.#heartbeatTimer = setInterval(this.#beat, settings.heartbeat)
+      this.#heartbeatTimer.unref()
+    }
   }
 
   /** True while the subscription is confirmed: this node hears every invalidation. */
@@ -241,6 +251,28 @@ export class Bus implements Announcer {
     ctx.events.emit('bus:state', { state: 'up', dropped })
   }
 
+  readonly #beat = (): void => {
+    const sub = this.#sub
+    if (sub === undefined || !this.#up || this.#closed) {
+      this.#awaitingPong = false
+      return
+    }
+    if (this.#awaitingPong) {
+      this.#awaitingPong = false
+      this.#error('connection', `bus subscriber did not answer a PING within ${this.#settings.heartbeat} ms: reconnecting`, undefined)
+      this.#down()
+      sub.disconnect(true) // 'ready' again later: resubscribe, drop L1, lift the gate
+      return
+    }
+    this.#awaitingPong = true
+    sub.ping().then(
+      () => {
+        if (sub === this.#sub) this.#awaitingPong = false
+      },
+      () => undefined, // the connection is gone: 'close' already reported it
+    )
+  }
+
   readonly #down = (): void => {
     if (!this.#up || this.#closed) return
     this.#up = false
@@ -293,6 +325,7 @@ export class Bus implements Announcer {
     if (lost > 0) this.#error('publish', `closed with ${lost} invalidations not yet published`, undefined)
     this.#closed = true
     clearTimeout(this.#retryTimer)
+    clearInterval(this.#heartbeatTimer)
     if (this.#ctx.l1Gate === this.#gate) this.#ctx.l1Gate = undefined
     const sub = this.#sub
     this.#sub = undefined

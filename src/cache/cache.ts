@@ -11,7 +11,7 @@ import type { CacheContext, Scope } from './context.js'
 import type { Ticket } from './fences.js'
 import { checkNamespace, type CounterOptions, type GetOrSetOptions, type SetOptions } from './options.js'
 import { acceptL2, emitMiss, readL2, reportL2Error } from './read_path.js'
-import { announcementFor, checkTags, dropLocal, prepare, writeEntries, type Prepared } from './write_path.js'
+import { announcementFor, checkTags, dropLocal, mayHaveLanded, prepare, writeEntries, type Prepared } from './write_path.js'
 
 /** One entry of `setMany`. */
 export interface SetManyEntry<T = unknown> extends SetOptions {
@@ -182,6 +182,7 @@ export class Cache {
     } catch (error) {
       dropLocal(this.#scope, [{ k, key }])
       reportL2Error(ctx, 'expire', key, error)
+      if (mayHaveLanded(error)) ctx.announcer?.keysChanged([k])
       if (ctx.options.l2?.onWriteError === 'throw') throw error
       return false
     }
@@ -203,7 +204,14 @@ export class Cache {
     const ctx = this.#ctx
     if (ctx.l2 === undefined) return this.#incrLocal(key, by, ttl)
     this.#open()
-    const value = await ctx.l2.incr(k, by, ttl)
+    let value: number
+    try {
+      value = await ctx.l2.incr(k, by, ttl)
+    } catch (error) {
+      dropLocal(this.#scope, [{ k, key }])
+      if (mayHaveLanded(error)) ctx.announcer?.keysChanged([k])
+      throw error
+    }
     dropLocal(this.#scope, [{ k, key }])
     ctx.announcer?.keysChanged([k])
     return value
@@ -227,6 +235,7 @@ export class Cache {
         deleted = await ctx.l2.deleteMatching(`${escapeGlob(this.#scope.prefix)}*`)
       } catch (error) {
         reportL2Error(ctx, 'clear', undefined, error)
+        if (mayHaveLanded(error)) ctx.announcer?.prefixCleared(this.#scope.prefix)
         if (ctx.options.l2?.onWriteError === 'throw') throw error
       }
       // Reads in flight during the scan may have promoted keys since: drop them too.
@@ -411,7 +420,7 @@ export class Cache {
         existed = announcer === undefined ? await ctx.l2.del(ks) : await ctx.l2.delAndAnnounce(ks, (keys) => announcementFor(announcer, keys))
       } catch (error) {
         dropLocal(this.#scope, items)
-        reportL2Error(ctx, 'delete', undefined, error)
+        reportL2Error(ctx, 'delete', undefined, error) // if it lands late, its Lua call announces it
         if (ctx.options.l2?.onWriteError === 'throw') throw error
         return 0
       }

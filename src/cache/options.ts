@@ -85,6 +85,13 @@ export interface BusOptions {
    * @default '2s'
    */
   maxRetryDelay?: Duration
+  /**
+   * How often the subscriber connection is PINGed. A PING left unanswered for a whole interval means the
+   * connection is lost without having closed (half-open TCP, frozen server): the node stops trusting L1 as when
+   * the connection drops, and reconnects. `0` turns it off (only closed connections are noticed).
+   * @default '1s'
+   */
+  heartbeat?: Duration
 }
 
 export interface CacheOptions {
@@ -178,7 +185,7 @@ export interface ResolvedOptions {
         breakerCooldown: number
       }
     | undefined
-  bus: { maxStaleness: number; maxQueue: number; maxRetryDelay: number } | undefined
+  bus: { maxStaleness: number; maxQueue: number; maxRetryDelay: number; heartbeat: number } | undefined
   codec: Codec
   maxValueBytes: number
   maxKeyBytes: number
@@ -269,6 +276,7 @@ export function resolveOptions(input: CacheOptions | undefined): ResolvedOptions
       maxStaleness: parseDuration(busInput.maxStaleness ?? '1s', 'bus.maxStaleness', true),
       maxQueue: positiveInteger(busInput.maxQueue, 'bus.maxQueue', 10_000) as number,
       maxRetryDelay: parseDuration(busInput.maxRetryDelay ?? '2s', 'bus.maxRetryDelay'),
+      heartbeat: parseDuration(busInput.heartbeat ?? '1s', 'bus.heartbeat', true),
     }
   } else if (options.bus !== undefined && options.bus !== false) {
     throw new TypeError('`bus` needs Redis: pass `redis` (a URL, client or options), or `bus: false`')

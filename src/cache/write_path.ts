@@ -5,7 +5,7 @@
  * @internal
  */
 import { encodeEntry } from '../codec/envelope.js'
-import { EncodeError, ValueTooLargeError, type CacheError } from '../errors.js'
+import { EncodeError, L2UnavailableError, ValueTooLargeError, type CacheError } from '../errors.js'
 import { describe } from '../internal/describe.js'
 import type { MemoryEntry } from '../tiers/memory_tier.js'
 import type { Announcer, CacheContext, Scope } from './context.js'
@@ -77,6 +77,8 @@ export async function writeEntries(scope: Scope, items: readonly Prepared[], str
         else await l2.setMany(writes)
       } catch (error) {
         reportL2Error(ctx, 'set', items.length === 1 ? items[0]?.key : undefined, error)
+        // No separate announcement for a write that may still land (a timeout): it travels in the
+        // same Lua call as its announcement, so if it lands it announces itself.
         if (strict && ctx.options.l2?.onWriteError === 'throw') {
           dropLocal(scope, items)
           throw error
@@ -121,6 +123,15 @@ export function announcementFor(announcer: Announcer, keys: readonly string[]): 
   const [message] = announcer.messagesFor(keys)
   if (message === undefined) throw new TypeError(`No bus message for keys ${keys.join(', ')}`)
   return message
+}
+
+/**
+ * A command whose reply failed may still have been applied (a timeout, a connection lost after the command
+ * was sent): the other nodes are told anyway, since an extra invalidation costs them one miss while a missing one
+ * leaves them stale until the TTL. Not when the command was never sent (circuit open).
+ */
+export function mayHaveLanded(error: unknown): boolean {
+  return !(error instanceof L2UnavailableError)
 }
 
 /** Drops keys from this node's L1 and fences reads in flight for them. */

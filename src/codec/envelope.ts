@@ -72,7 +72,7 @@ export function encodeEntry(
   value: unknown,
   expiresAt: number,
   tags: readonly string[] | undefined,
-  createdAt: number = stamp(),
+  createdAt?: number,
 ): Buffer {
   const payload = codec.encode(value)
   const tagBytes = tags !== undefined && tags.length > 0 ? Buffer.from(tags.join(TAG_SEPARATOR), 'utf8') : undefined
@@ -86,7 +86,7 @@ export function encodeEntry(
   out.writeDoubleBE(expiresAt, 4)
   let offset = HEADER_BYTES
   if (tagBytes !== undefined) {
-    out.writeDoubleBE(createdAt, offset)
+    out.writeDoubleBE(createdAt ?? stamp(), offset)
     out.writeUInt16BE(tagBytes.length, offset + 8)
     tagBytes.copy(out, offset + 10)
     offset += tagSection

@@ -17,6 +17,7 @@ import { peekTags } from '../codec/envelope.js'
 import { stamp } from '../internal/clock.js'
 import type { CacheContext, Scope } from '../cache/context.js'
 import { reportL2Error } from '../cache/read_path.js'
+import { mayHaveLanded } from '../cache/write_path.js'
 
 /** The Redis key recording when `tag` of `namespace` was last invalidated. */
 export function tagKey(prefix: string, namespace: string, tag: string): string {
@@ -36,6 +37,7 @@ export async function invalidateTags(scope: Scope, tags: readonly string[]): Pro
     } catch (error) {
       dropTagged(ctx, scope, unique)
       reportL2Error(ctx, 'invalidateTags', undefined, error)
+      if (mayHaveLanded(error)) ctx.announcer?.tagsInvalidated(scope.prefix, unique)
       if (ctx.options.l2?.onWriteError === 'throw') throw error
       return
     }

@@ -22,6 +22,8 @@ export class MemoryTier {
   readonly #lru: LRUCache<string, MemoryEntry>
   /** lru-cache refuses a `size` unless it is bounded by size. */
   readonly #sized: boolean
+  /** Keys of tagged entries, by tag, so that dropping a tag costs what it drops, not a scan of L1. */
+  readonly #byTag = new Map<string, Set<string>>()
 
   constructor(options: MemoryTierOptions) {
     // At least one bound is set: resolveOptions guarantees maxEntries or maxBytes.
@@ -31,6 +33,10 @@ export class MemoryTier {
       ttlAutopurge: false,
       allowStale: false,
       updateAgeOnGet: false,
+      // Called synchronously whenever an entry leaves (delete, eviction, expiry, overwrite, clear).
+      dispose: (entry: MemoryEntry, key: string) => {
+        if (entry.t !== undefined) this.#unindex(key, entry.t)
+      },
     } as LRUCache.Options<string, MemoryEntry, unknown>
     this.#lru = new LRUCache<string, MemoryEntry>(lruOptions)
     this.#sized = options.maxBytes !== undefined
@@ -43,6 +49,14 @@ export class MemoryTier {
   /** Installs an entry for `ttl` ms (0: no expiry), counted as `size` bytes. */
   set(key: string, entry: MemoryEntry, ttl: number, size: number): void {
     this.#lru.set(key, entry, this.#sized ? { ttl, size: size > 0 ? size : 1 } : { ttl })
+    // After the set: it disposed of the old entry (and its index entries) first. A refused entry is not indexed.
+    if (entry.t !== undefined && this.#lru.peek(key) === entry) {
+      for (const tag of entry.t) {
+        const keys = this.#byTag.get(tag)
+        if (keys === undefined) this.#byTag.set(tag, new Set([key]))
+        else keys.add(key)
+      }
+    }
   }
 
   /** Milliseconds left before `key` expires from L1 (Infinity for no expiry, 0 when absent). */
@@ -71,15 +85,26 @@ export class MemoryTier {
     return dropped
   }
 
-  /** Drops every entry carrying one of `tags`; resolves with how many went. O(entries): see README (coherence). */
-  deleteTagged(tags: ReadonlySet<string>): number {
-    const doomed: string[] = []
-    this.#lru.forEach((entry, key) => {
-      const t = entry.t
-      if (t !== undefined) for (const tag of t) if (tags.has(tag)) return void doomed.push(key)
-    })
+  /** Drops every entry carrying one of `tags`; returns how many went. Costs what it drops (a tag index), not a scan. */
+  deleteTagged(tags: Iterable<string>): number {
+    const doomed = new Set<string>()
+    for (const tag of tags) for (const key of this.#byTag.get(tag) ?? []) doomed.add(key)
     for (const key of doomed) this.#lru.delete(key)
-    return doomed.length
+    return doomed.size
+  }
+
+  /** Tags with entries in the index (for tests: it must not outgrow L1). */
+  get indexedTags(): number {
+    return this.#byTag.size
+  }
+
+  #unindex(key: string, tags: readonly string[]): void {
+    for (const tag of tags) {
+      const keys = this.#byTag.get(tag)
+      if (keys === undefined) continue
+      keys.delete(key)
+      if (keys.size === 0) this.#byTag.delete(tag)
+    }
   }
 
   clear(): void {

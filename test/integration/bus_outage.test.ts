@@ -127,4 +127,20 @@ describe('bus outage on the receiving side', () => {
     expect(seen).not.toContain('old')
     expect(seen.at(-1)).toBe('new')
   })
+
+  it('frozen Redis (connection open, nothing answered): the heartbeat notices, gates L1, and recovers after the thaw', async () => {
+    const b = await startNode(server.url, { bus: { heartbeat: 100, maxStaleness: 0 } })
+    nodes.push(b)
+    await b.set('k', 1)
+    const down = nextEvent(b, 'bus:state', (s) => s.state === 'down')
+    server.freeze()
+    try {
+      await down // no 'close' ever comes from a frozen server: only the heartbeat can tell
+      expect(busOf(b).up).toBe(false)
+    } finally {
+      server.thaw()
+    }
+    await busUp(b, 15_000)
+    expect(await b.get('k')).toBe(1)
+  })
 })
