@@ -10,7 +10,7 @@ import { describe } from '../internal/describe.js'
 import type { MemoryEntry } from '../tiers/memory_tier.js'
 import type { CacheContext, Scope } from './context.js'
 import type { Ticket } from './fences.js'
-import { l1Ttl, reportL2Error } from './read_path.js'
+import { checkAt, l1Ttl, reportL2Error, type Keep } from './read_path.js'
 
 /** A value on its way into the cache: validated and encoded once, before anything is written. */
 export interface Prepared {
@@ -23,6 +23,10 @@ export interface Prepared {
   ttl: number
   expiresAt: number
   tags: readonly string[] | undefined
+  /** How long the entry lives on past `expiresAt` (grace): Redis and L1 keep it for `ttl + grace`. */
+  grace: number
+  /** The L1 entry's `g` (see MemoryEntry), when it needs one. */
+  g: number | undefined
 }
 
 const MAX_TAGS = 64
@@ -41,6 +45,7 @@ export function prepare(
   value: unknown,
   ttl: number,
   tags: readonly string[] | undefined,
+  keep?: Keep,
 ): Prepared {
   if (value === undefined) throw new TypeError(`Cannot cache \`undefined\` at "${key}": undefined means a miss; use delete()`)
   const expiresAt = Date.now() + ttl
@@ -52,7 +57,7 @@ export function prepare(
     throw new EncodeError(`Cannot encode the value for "${key}": ${(error as Error).message}`, { cause: error })
   }
   if (bytes.length > ctx.options.maxValueBytes) throw new ValueTooLargeError(key, bytes.length, ctx.options.maxValueBytes)
-  return { k, key, value, bytes, ttl, expiresAt, tags }
+  return { k, key, value, bytes, ttl, expiresAt, tags, grace: keep?.grace ?? 0, g: checkAt(expiresAt, keep) }
 }
 
 /**
@@ -68,8 +73,8 @@ export async function writeEntries(scope: Scope, items: readonly Prepared[], str
       try {
         if (items.length === 1) {
           const item = items[0] as Prepared
-          await l2.set({ key: item.k, bytes: item.bytes, px: item.ttl })
-        } else await l2.setMany(items.map((item) => ({ key: item.k, bytes: item.bytes, px: item.ttl })))
+          await l2.set({ key: item.k, bytes: item.bytes, px: item.ttl + item.grace })
+        } else await l2.setMany(items.map((item) => ({ key: item.k, bytes: item.bytes, px: item.ttl + item.grace })))
       } catch (error) {
         reportL2Error(ctx, 'set', items.length === 1 ? items[0]?.key : undefined, error)
         if (strict && ctx.options.l2?.onWriteError === 'throw') {
@@ -86,7 +91,7 @@ export async function writeEntries(scope: Scope, items: readonly Prepared[], str
         const item = items[i] as Prepared
         const current = fences.valid(tickets[i] as Ticket)
         fences.invalidate(item.k) // reads that overlapped this write must not promote what they read
-        if (current) l1.set(item.key, entryOf(item, now), l1Ttl(ctx, item.ttl), item.bytes.length)
+        if (current) l1.set(item.key, entryOf(item, now), l1Ttl(ctx, item.ttl + item.grace), item.bytes.length)
         else l1.delete(item.key)
       }
     }
@@ -122,5 +127,6 @@ export function dropLocal(scope: Scope, keys: ReadonlyArray<{ k: string; key: st
 }
 
 function entryOf(item: Prepared, now: number): MemoryEntry {
-  return { v: item.value, e: item.expiresAt, t: item.tags, at: now }
+  const entry = { v: item.value, e: item.expiresAt, t: item.tags, at: now }
+  return item.g === undefined ? entry : { ...entry, g: item.g }
 }

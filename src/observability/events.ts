@@ -23,6 +23,18 @@ export interface CacheEvents {
   'decode:error': { namespace: string; key: string; error: DecodeError }
   /** A write reached L1 only, because L2 failed (policy `l2.onWriteError: 'local'`, or a `getOrSet` result). */
   'write:degraded': { namespace: string; key: string; error: CacheError }
+  /** A background factory run (refresh-ahead, or one that outlived a soft or hard timeout) failed. */
+  'refresh:error': { namespace: string; key: string; error: CacheError }
+  /** `getOrSet` returned a stale value (within `grace`) instead of a fresh one, and why. */
+  'stale:served': {
+    namespace: string
+    key: string
+    reason: 'factory-error' | 'soft-timeout' | 'hard-timeout' | 'lock-held' | 'refreshing'
+    /** What the factory threw, for `factory-error`. */
+    error?: CacheError
+  }
+  /** A `lock: true` caller waited `lockTimeout` for the lock holder's value and ran the factory itself. */
+  'lock:timeout': { namespace: string; key: string }
   /** A fire-and-forget task (promotion, publish, background refresh) failed. */
   'background:error': { operation: string; key: string | undefined; error: unknown }
 }
