@@ -4,7 +4,7 @@ import { parseDuration, type Duration } from '../internal/duration.js'
 import type { CacheEventName, CacheListener } from '../observability/events.js'
 import type { CacheStats } from '../observability/stats.js'
 import type { MemoryEntry, MemoryTier } from '../tiers/memory_tier.js'
-import { cached, type CachedFunction, type CachedOptions } from '../wrappers/cached.js'
+import { cached, type CachedFunction, type CachedOptions, type NoInferArgs } from '../wrappers/cached.js'
 import type { CacheContext, Scope } from './context.js'
 import { getOrSetMiss, refreshAhead } from './factory_runner.js'
 import type { Ticket } from './fences.js'
@@ -93,7 +93,7 @@ export class Cache {
    */
   wrap<A extends unknown[], R, This = unknown>(
     fn: (this: This, ...args: A) => R,
-    options?: CachedOptions<A, Awaited<R>, This>,
+    options?: CachedOptions<NoInferArgs<A>, NoInfer<Awaited<R>>, NoInfer<This>>,
   ): CachedFunction<A, Awaited<R>, This> {
     return cached(this, fn, options)
   }

@@ -10,6 +10,12 @@ import type { GetOrSetOptions } from '../cache/options.js'
 import { describe } from '../internal/describe.js'
 import { argumentsKey } from './key.js'
 
+/**
+ * `A`, kept out of inference: the arguments come from `fn` alone, not from a `key` or `tags`
+ * callback that declares fewer parameters. (`NoInfer` breaks assignability of such callbacks.)
+ */
+export type NoInferArgs<A extends unknown[]> = [A][A extends unknown ? 0 : never]
+
 /** Options of `cached()`: those of `getOrSet`, plus how calls become keys. */
 export interface CachedOptions<A extends unknown[], V, This = unknown> extends Omit<GetOrSetOptions<V>, 'tags'> {
   /**
@@ -56,7 +62,7 @@ export type CachedFunction<A extends unknown[], V, This = unknown> = ((this: Thi
 export function cached<A extends unknown[], R, This = unknown>(
   cache: Cache,
   fn: (this: This, ...args: A) => R,
-  options?: CachedOptions<A, Awaited<R>, This>,
+  options?: CachedOptions<NoInferArgs<A>, NoInfer<Awaited<R>>, NoInfer<This>>,
 ): CachedFunction<A, Awaited<R>, This> {
   type V = Awaited<R>
   if (typeof fn !== 'function') throw new TypeError(`Expected \`fn\` to be a function, got ${describe(fn)}`)

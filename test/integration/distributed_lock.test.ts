@@ -42,13 +42,14 @@ describe('distributed lock (lock: true)', () => {
   })
 
   it('a lock holder killed mid-factory does not block the others past the lock timeout', async () => {
-    const lockTimeout = 1500
+    const lockTimeout = 2000
+    // Every process is started and connected first, so that the others ask for the lock well
+    // within the holder's lockTimeout (process start-up on a loaded machine can take longer).
     const holder = start('orphan', 'hold', 1, lockTimeout)
-    await holder.next('ready')
+    const others = [start('orphan', 'call', 50, lockTimeout), start('orphan', 'call', 50, lockTimeout)]
+    await Promise.all([holder, ...others].map((worker) => worker.next('ready')))
     holder.send('go')
     await holder.next('holding')
-    const others = [start('orphan', 'call', 50, lockTimeout), start('orphan', 'call', 50, lockTimeout)]
-    await Promise.all(others.map((worker) => worker.next('ready')))
     for (const worker of others) worker.send('go')
     // Both wait on the lock channel (each process has one subscriber) before the holder dies.
     await vi.waitFor(async () => expect((await redis.pubsub('NUMSUB', 'tc!lock'))[1]).toBe(2), { timeout: 5000 })
