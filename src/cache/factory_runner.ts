@@ -46,7 +46,8 @@ export function refreshNow<T>(scope: Scope, k: string, key: string, factory: Fac
  * one is going already (here, or with `lock`, in another process). Never throws, never rejects.
  */
 export function refreshAhead<T>(scope: Scope, k: string, key: string, factory: Factory<T>, o: FillOptions<T>): void {
-  if (!scope.ctx.inflight.has(k)) startRefresh(scope, k, key, factory, o)
+  // Only callers that ask for refreshAhead refresh ahead (an entry's `g` may also mark grace).
+  if (o.refreshAhead > 0 && !scope.ctx.inflight.has(k)) startRefresh(scope, k, key, factory, o)
 }
 
 function startRefresh<T>(scope: Scope, k: string, key: string, factory: Factory<T>, o: FillOptions<T>): void {
