@@ -22,10 +22,15 @@ interface Fixture {
 }
 
 let out: string
+let compiled: Record<'standard' | 'legacy', Promise<Fixture>>
 beforeAll(async () => {
   out = await mkdtemp(join(tmpdir(), 'tiercache-decorators-'))
   await writeFile(join(out, 'package.json'), '{ "type": "module" }')
   await symlink(join(root, 'node_modules'), join(out, 'node_modules'), 'dir')
+  // Both compilations at once; each describe block awaits its own.
+  compiled = { standard: compile('standard'), legacy: compile('legacy') }
+  compiled.standard.catch(() => undefined)
+  compiled.legacy.catch(() => undefined)
 }, 60_000)
 afterAll(async () => {
   if (out !== undefined) await rm(out, { recursive: true, force: true })
@@ -43,7 +48,7 @@ async function compile(mode: 'standard' | 'legacy'): Promise<Fixture> {
 describe.each(['standard', 'legacy'] as const)('@cachedMethod with %s decorators', (mode) => {
   let fixture: Fixture
   beforeAll(async () => {
-    fixture = await compile(mode)
+    fixture = await compiled[mode]
   }, 60_000)
   afterAll(async () => fixture?.cache.close())
 
