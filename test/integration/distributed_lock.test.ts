@@ -104,4 +104,46 @@ describe('distributed lock (lock: true)', () => {
       await b.close()
     }
   })
+
+  it('with a stale value in grace, a caller that finds the lock taken answers with it at once', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const a = createCache({ redis: server.url, namespace: 'stale-lock' })
+    const b = createCache({ redis: server.url, namespace: 'stale-lock' })
+    try {
+      const options = { ttl: 1000, grace: '1h', lock: true } as const
+      await a.getOrSet('k', () => 'old', options)
+      vi.setSystemTime(Date.now() + 5000)
+      const gate = deferred<string>()
+      const refreshing = a.getOrSet('k', () => gate.promise, { ...options, softTimeout: '1h' })
+      await vi.waitFor(async () => expect(await redis.exists('tc!lock:tc:stale-lock::k')).toBe(1))
+      const served: unknown[] = []
+      b.on('stale:served', (payload) => served.push(payload))
+      const other = vi.fn(() => 'other')
+      expect(await b.getOrSet('k', other, options)).toBe('old')
+      expect(served).toMatchObject([{ reason: 'lock-held' }])
+      expect(other).not.toHaveBeenCalled()
+      gate.resolve('new')
+      expect(await refreshing).toBe('new')
+    } finally {
+      vi.useRealTimers()
+      await a.close()
+      await b.close()
+    }
+  })
+
+  it('when Redis is down, lock: true still answers from the factory (the lock is skipped and reported)', async () => {
+    const down = await RedisServer.start()
+    const cache = createCache({ redis: down.url, namespace: 'down', l2: { timeout: 200 } })
+    try {
+      await cache.health()
+      await down.kill()
+      const errors: string[] = []
+      cache.on('l2:error', (payload) => errors.push(payload.operation))
+      expect(await cache.getOrSet('k', () => 'from the factory', { lock: true })).toBe('from the factory')
+      expect(errors).toContain('lock')
+    } finally {
+      await cache.close()
+      await down.close()
+    }
+  })
 })
