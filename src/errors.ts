@@ -69,6 +69,17 @@ export class FactoryError extends CacheError {
   }
 }
 
+/** The factory did not settle within `hardTimeout` and no stale value was available. It goes on in the background. */
+export class FactoryHardTimeoutError extends CacheError {
+  static override readonly code = 'E_FACTORY_HARD_TIMEOUT'
+  constructor(
+    readonly key: string,
+    readonly timeout: number,
+  ) {
+    super(`Factory for key "${key}" did not settle within hardTimeout (${timeout} ms)`)
+  }
+}
+
 /** `incr`/`decr` on a key that holds something other than an integer counter. */
 export class NotACounterError extends CacheError {
   static override readonly code = 'E_NOT_A_COUNTER'
@@ -94,6 +105,7 @@ export const errors = {
   L2UnavailableError,
   L2CommandError,
   FactoryError,
+  FactoryHardTimeoutError,
   NotACounterError,
   CacheClosedError,
   BusError,

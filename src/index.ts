@@ -1,5 +1,7 @@
 export { createCache } from './cache/create_cache.js'
 export { Cache, type CacheHealth, type SetManyEntry } from './cache/cache.js'
+export { cached, type CachedFunction, type CachedOptions } from './wrappers/cached.js'
+export { cachedMethod, type CacheSource, type CachedMethodDecorator } from './wrappers/decorators.js'
 export type { CacheOptions, BusOptions, L1Options, L2Options, SetOptions, GetOrSetOptions, CounterOptions, WriteErrorPolicy } from './cache/options.js'
 export { msgpackCodec, jsonCodec, type Codec } from './codec/codec.js'
 export * from './errors.js'

@@ -1,14 +1,16 @@
 import { carriesTags } from '../codec/envelope.js'
 import { invalidateTags } from '../tags/tag_store.js'
-import { CacheClosedError, FactoryError, L2UnavailableError, NotACounterError } from '../errors.js'
-import { stamp } from '../internal/clock.js'
+import { CacheClosedError, L2UnavailableError, NotACounterError } from '../errors.js'
 import { describe } from '../internal/describe.js'
 import { parseDuration, type Duration } from '../internal/duration.js'
 import type { CacheEventName, CacheListener } from '../observability/events.js'
 import type { CacheStats } from '../observability/stats.js'
 import type { MemoryEntry, MemoryTier } from '../tiers/memory_tier.js'
+import { cached, type CachedFunction, type CachedOptions, type NoInferArgs } from '../wrappers/cached.js'
 import type { CacheContext, Scope } from './context.js'
+import { getOrSetMiss, refreshAhead } from './factory_runner.js'
 import type { Ticket } from './fences.js'
+import { resolveFill } from './fill_options.js'
 import { checkNamespace, type CounterOptions, type GetOrSetOptions, type SetOptions } from './options.js'
 import { acceptL2, emitMiss, readL2, reportL2Error } from './read_path.js'
 import { announcementFor, checkTags, dropLocal, mayHaveLanded, prepare, writeEntries, type Prepared } from './write_path.js'
@@ -69,29 +71,33 @@ export class Cache {
 
   /**
    * The cached value, or the factory's result, which is then cached. Concurrent calls for the
-   * same key in this process share one factory run. Factory failures reject with `FactoryError`
-   * (`cause` is what the factory threw) and are not cached. A factory result of `undefined` is
-   * returned but not cached.
+   * same key in this process share one factory run (with `lock: true`, across processes too).
+   * Factory failures reject with `FactoryError` (`cause` is what the factory threw) and are not
+   * cached, unless `grace` lets a stale value answer instead. A factory result of `undefined` is
+   * returned but not cached. See {@link GetOrSetOptions} for grace, timeouts, refresh ahead and locks.
    */
-  async getOrSet<T>(key: string, factory: () => T | Promise<T>, options?: GetOrSetOptions): Promise<T> {
+  async getOrSet<T>(key: string, factory: () => T | Promise<T>, options?: GetOrSetOptions<NoInfer<T>>): Promise<T> {
     const hit = this.#l1Hit(key)
-    if (hit !== undefined) return hit.v as T
-    if (typeof factory !== 'function') throw new TypeError(`Expected \`factory\` to be a function, got ${describe(factory)}`)
-    const ttl = this.#ttl(options)
-    const tags = options?.tags === undefined ? undefined : checkTags(options.tags)
-    const k = this.#k(key)
-    const inflight = this.#ctx.inflight
-    let running = inflight.get(k) as Promise<T> | undefined
-    if (running === undefined) {
-      const started = this.#fill(k, key, factory, ttl, tags)
-      inflight.set(k, started)
-      const done = (): void => {
-        if (inflight.get(k) === started) inflight.delete(k)
-      }
-      started.then(done, done)
-      running = started
+    if (hit !== undefined) {
+      // Only entries written with refreshAhead carry `g` and reach the clock here.
+      if (hit.g === undefined || hit.g > Date.now() || typeof factory !== 'function') return hit.v as T
+      refreshAhead(this.#scope, this.#k(key), key, factory, resolveFill(this.#ctx.options.ttl, options))
+      return hit.v as T
     }
-    return running
+    if (typeof factory !== 'function') throw new TypeError(`Expected \`factory\` to be a function, got ${describe(factory)}`)
+    const resolved = resolveFill(this.#ctx.options.ttl, options)
+    return getOrSetMiss(this.#scope, this.#k(key), key, factory, resolved)
+  }
+
+  /**
+   * `fn`, cached: calls with equal arguments share one cached result. Same as `cached(this, fn, options)`.
+   * @see cached
+   */
+  wrap<A extends unknown[], R, This = unknown>(
+    fn: (this: This, ...args: A) => R,
+    options?: CachedOptions<NoInferArgs<A>, NoInfer<Awaited<R>>, NoInfer<This>>,
+  ): CachedFunction<A, Awaited<R>, This> {
+    return cached(this, fn, options)
   }
 
   /** Values for many keys, in order (`undefined` for misses). The L2 part is one Redis round trip. */
@@ -360,7 +366,8 @@ export class Cache {
     if (l1 === undefined) return undefined
     const ctx = this.#ctx
     const hit = l1.get(key)
-    if (hit !== undefined && (ctx.l1Gate === undefined || ctx.l1Gate(hit))) {
+    // An entry kept in grace (it carries `g`) outlives its logical expiry: past it, it is a miss here.
+    if (hit !== undefined && (hit.g === undefined || hit.e > Date.now()) && (ctx.l1Gate === undefined || ctx.l1Gate(hit))) {
       ctx.counters.l1Hits++
       if (ctx.events.hitMissWatched) ctx.events.emit('hit', { namespace: this.name, key, layer: 'l1' })
       return hit
@@ -444,39 +451,6 @@ export class Cache {
     const next = current + by
     l1.set(key, { v: next, e: hit === undefined ? now + ttl : hit.e, t: undefined, at: now }, Number.isFinite(remaining) ? remaining : 0, 8)
     return next
-  }
-
-  /**
-   * A miss of getOrSet: L2, then the factory, then the dual write. The fence ticket spans the
-   * whole fill: if the key is invalidated while the factory runs (a delete after a DB update,
-   * say), the factory may have read the older state, so its result goes to the caller but is
-   * cached nowhere.
-   */
-  async #fill<T>(k: string, key: string, factory: () => T | Promise<T>, ttl: number, tags: readonly string[] | undefined): Promise<T> {
-    const ctx = this.#ctx
-    // Fenced from the start: an invalidation of `k` heard while the factory runs means its result may be older
-    // than what Redis holds now, so it is returned but cached nowhere. Tag checks compare with `started`.
-    const ticket = ctx.fences.enter(k)
-    const started = stamp()
-    try {
-      if (ctx.l2 !== undefined) {
-        const entry = await readL2(this.#scope, k, key)
-        if (entry !== undefined) return entry.value as T
-      }
-      ctx.counters.factoryCalls++
-      let value: T
-      try {
-        value = await factory()
-      } catch (error) {
-        ctx.counters.factoryErrors++
-        throw new FactoryError(key, error)
-      }
-      if (value === undefined || !ctx.fences.valid(ticket)) return value
-      await writeEntries(this.#scope, [prepare(ctx, k, key, value, ttl, tags, started)], false)
-      return value
-    } finally {
-      ctx.fences.leave(ticket)
-    }
   }
 }
 

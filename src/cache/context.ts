@@ -6,6 +6,7 @@ import { Fences } from './fences.js'
 import type { MemoryEntry } from '../tiers/memory_tier.js'
 import type { ResolvedOptions } from './options.js'
 import { CacheError, L2CommandError } from '../errors.js'
+import type { LockWaiters } from '../locks/lock_waiters.js'
 
 /**
  * Where the facade tells the rest of the cluster that keys changed. The bus implements it;
@@ -55,6 +56,8 @@ export interface CacheContext {
   /** getOrSet calls in flight, by full key: concurrent misses share one factory run. */
   readonly inflight: Map<string, Promise<unknown>>
   announcer: Announcer | undefined
+  /** Waiters for distributed locks (`getOrSet` with `lock: true`), created on first use. */
+  lockWaiters: LockWaiters | undefined
   /** When set, an L1 entry is served only if this returns true (used while the bus is down). */
   l1Gate: ((entry: MemoryEntry) => boolean) | undefined
   /**
@@ -104,6 +107,7 @@ export function createContext(options: ResolvedOptions): CacheContext {
     fences: new Fences(),
     inflight: new Map(),
     announcer: undefined,
+    lockWaiters: undefined,
     l1Gate: undefined,
     tagFilter: undefined,
     closed: false,
@@ -111,6 +115,7 @@ export function createContext(options: ResolvedOptions): CacheContext {
       if (context.closed) return
       context.closed = true
       await context.announcer?.close()
+      await context.lockWaiters?.close()
       for (const scope of context.scopes.values()) scope.l1?.clear()
       if (l2Options !== undefined) {
         if (l2Options.owned) {

@@ -159,8 +159,74 @@ export interface SetOptions {
   tags?: readonly string[]
 }
 
-/** Options of `getOrSet`: those of the write it makes on a miss. */
-export type GetOrSetOptions = SetOptions
+/**
+ * Options of `getOrSet` (and of `cached()` wrappers): the write it makes on a miss, and how the
+ * factory is run. `T` is the factory's result type.
+ */
+export interface GetOrSetOptions<T = unknown> {
+  /** Time to live of the value the factory returns. @default the cache's `ttl` */
+  ttl?: Duration
+  /**
+   * Tags to invalidate the entry by: fixed, or computed from the factory's result.
+   * @default none
+   */
+  tags?: readonly string[] | ((value: T) => readonly string[])
+  /**
+   * Decides whether a result is cached; results it refuses are returned but not written.
+   * @default every result except `undefined` is cached
+   */
+  shouldCache?: (value: T) => boolean
+  /**
+   * Negative caching: time to live of a `null` result, or `false` to never cache `null`.
+   * @default the same as `ttl`
+   */
+  nullTtl?: Duration | false
+  /**
+   * Spreads expiries of entries written together: the TTL is shortened by a random part of up to
+   * this fraction (0 to 1), so they do not all miss at the same moment.
+   * @default 0
+   */
+  jitter?: number
+  /**
+   * How long past its expiry an entry is kept (in Redis and L1) to be served stale when the
+   * factory fails or times out. `get` never returns a stale entry; only `getOrSet` does.
+   * @default 0 (no grace)
+   */
+  grace?: Duration
+  /**
+   * When a stale value (within `grace`) exists and the factory takes longer than this, the stale
+   * value is returned and the factory goes on in the background; its result is cached when it
+   * arrives. Without a stale value the caller waits (up to `hardTimeout`).
+   * @default none
+   */
+  softTimeout?: Duration
+  /**
+   * Longest wait for the factory: past it the call rejects with `FactoryHardTimeoutError` (or
+   * returns a stale value within `grace`); the factory goes on in the background and its result
+   * is cached when it arrives.
+   * @default none
+   */
+  hardTimeout?: Duration
+  /**
+   * Refresh ahead: once this fraction (0 to 1, exclusive) of the TTL has passed, a hit still
+   * returns the cached value at once and starts one background refresh. Failures are reported
+   * as `refresh:error` events.
+   * @default none
+   */
+  refreshAhead?: number
+  /**
+   * Distributed stampede protection: on a miss, only the process holding a Redis lock on the key
+   * runs the factory; the others wait for its value (woken by pub/sub, no polling) for at most
+   * `lockTimeout`, then run the factory themselves. Needs Redis; ignored on an L1-only cache.
+   * @default false
+   */
+  lock?: boolean
+  /**
+   * How long the lock is held at most, and how long waiters wait for its holder.
+   * @default '5s'
+   */
+  lockTimeout?: Duration
+}
 
 /** Options of `incr`/`decr`. */
 export interface CounterOptions {

@@ -9,7 +9,24 @@ import { CacheClosedError, CacheError, DecodeError, L2CommandError } from '../er
 import type { CacheContext, Scope } from './context.js'
 import type { Ticket } from './fences.js'
 
-export async function readL2(scope: Scope, k: string, key: string): Promise<StoredEntry | undefined> {
+/**
+ * How the factory runner keeps entries: `grace` ms past their logical expiry (served stale by
+ * `getOrSet` only), and checked again `refreshWindow` ms before it (refresh ahead). With it,
+ * `readL2` also returns stale entries within grace; the caller compares `expiresAt` with now.
+ */
+export interface Keep {
+  grace: number
+  refreshWindow: number
+}
+
+/** The `g` field of an L1 entry kept this way (see MemoryEntry), or undefined when none is needed. */
+export function checkAt(expiresAt: number, keep: Keep | undefined): number | undefined {
+  if (keep === undefined || expiresAt === 0) return undefined
+  if (keep.refreshWindow > 0) return expiresAt - keep.refreshWindow
+  return keep.grace > 0 ? expiresAt : undefined
+}
+
+export async function readL2(scope: Scope, k: string, key: string, keep?: Keep): Promise<StoredEntry | undefined> {
   const { ctx, namespace } = scope
   const l2 = ctx.l2 as NonNullable<CacheContext['l2']>
   if (ctx.closed) throw new CacheClosedError('The cache is closed')
@@ -24,7 +41,7 @@ export async function readL2(scope: Scope, k: string, key: string): Promise<Stor
       emitMiss(ctx, namespace, key)
       return undefined
     }
-    return acceptL2(scope, k, key, raw, ticket, Date.now())
+    return acceptL2(scope, k, key, raw, ticket, Date.now(), keep)
   } finally {
     ctx.fences.leave(ticket)
   }
@@ -38,6 +55,7 @@ export function acceptL2(
   raw: Buffer | null,
   ticket: Ticket,
   now: number,
+  keep?: Keep,
 ): StoredEntry | undefined {
   const { ctx, namespace } = scope
   if (raw === null) {
@@ -55,17 +73,21 @@ export function acceptL2(
     emitMiss(ctx, namespace, key)
     return undefined
   }
+  const grace = keep?.grace ?? 0
   if (entry.expiresAt !== 0 && entry.expiresAt <= now) {
     ctx.counters.l2Misses++
     emitMiss(ctx, namespace, key)
-    return undefined
+    if (entry.expiresAt + grace <= now) return undefined
+  } else {
+    ctx.counters.l2Hits++
+    if (ctx.events.hitMissWatched) ctx.events.emit('hit', { namespace, key, layer: 'l2' })
   }
-  ctx.counters.l2Hits++
-  if (ctx.events.hitMissWatched) ctx.events.emit('hit', { namespace, key, layer: 'l2' })
   const l1 = scope.l1
   if (l1 !== undefined && !entry.counter && ctx.fences.valid(ticket)) {
-    const remaining = entry.expiresAt === 0 ? 0 : entry.expiresAt - now
-    l1.set(key, { v: entry.value, e: entry.expiresAt, t: entry.tags, at: now }, l1Ttl(ctx, remaining), raw.length)
+    const remaining = entry.expiresAt === 0 ? 0 : entry.expiresAt + grace - now
+    const g = checkAt(entry.expiresAt, keep)
+    const installed = { v: entry.value, e: entry.expiresAt, t: entry.tags, at: now }
+    l1.set(key, g === undefined ? installed : { ...installed, g }, l1Ttl(ctx, remaining), raw.length)
   }
   return entry
 }

@@ -11,7 +11,7 @@ import type { MemoryEntry } from '../tiers/memory_tier.js'
 import type { Announcer, CacheContext, Scope } from './context.js'
 import type { Announcement } from '../tiers/redis_tier.js'
 import type { Ticket } from './fences.js'
-import { l1Ttl, reportL2Error } from './read_path.js'
+import { checkAt, l1Ttl, reportL2Error, type Keep } from './read_path.js'
 
 /** A value on its way into the cache: validated and encoded once, before anything is written. */
 export interface Prepared {
@@ -24,6 +24,10 @@ export interface Prepared {
   ttl: number
   expiresAt: number
   tags: readonly string[] | undefined
+  /** How long the entry lives on past `expiresAt` (grace): Redis and L1 keep it for `ttl + grace`. */
+  grace: number
+  /** The L1 entry's `g` (see MemoryEntry), when it needs one. */
+  g: number | undefined
 }
 
 const MAX_TAGS = 64
@@ -43,6 +47,7 @@ export function prepare(
   ttl: number,
   tags: readonly string[] | undefined,
   createdAt?: number,
+  keep?: Keep,
 ): Prepared {
   if (value === undefined) throw new TypeError(`Cannot cache \`undefined\` at "${key}": undefined means a miss; use delete()`)
   const expiresAt = Date.now() + ttl
@@ -54,7 +59,7 @@ export function prepare(
     throw new EncodeError(`Cannot encode the value for "${key}": ${(error as Error).message}`, { cause: error })
   }
   if (bytes.length > ctx.options.maxValueBytes) throw new ValueTooLargeError(key, bytes.length, ctx.options.maxValueBytes)
-  return { k, key, value, bytes, ttl, expiresAt, tags }
+  return { k, key, value, bytes, ttl, expiresAt, tags, grace: keep?.grace ?? 0, g: checkAt(expiresAt, keep) }
 }
 
 /**
@@ -68,7 +73,7 @@ export async function writeEntries(scope: Scope, items: readonly Prepared[], str
   try {
     if (l2 !== undefined) {
       try {
-        const writes = items.map((item) => ({ key: item.k, bytes: item.bytes, px: item.ttl }))
+        const writes = items.map((item) => ({ key: item.k, bytes: item.bytes, px: item.ttl + item.grace }))
         const announcer = ctx.announcer
         // With a bus, the write and its announcement go in one Lua call: one round trip, and a
         // write that fails is never announced.
@@ -93,7 +98,7 @@ export async function writeEntries(scope: Scope, items: readonly Prepared[], str
         const item = items[i] as Prepared
         const current = fences.valid(tickets[i] as Ticket)
         fences.invalidate(item.k) // reads that overlapped this write must not promote what they read
-        if (current) l1.set(item.key, entryOf(item, now), l1Ttl(ctx, item.ttl), item.bytes.length)
+        if (current) l1.set(item.key, entryOf(item, now), l1Ttl(ctx, item.ttl + item.grace), item.bytes.length)
         else l1.delete(item.key)
       }
     }
@@ -144,5 +149,6 @@ export function dropLocal(scope: Scope, keys: ReadonlyArray<{ k: string; key: st
 }
 
 function entryOf(item: Prepared, now: number): MemoryEntry {
-  return { v: item.value, e: item.expiresAt, t: item.tags, at: now }
+  const entry = { v: item.value, e: item.expiresAt, t: item.tags, at: now }
+  return item.g === undefined ? entry : { ...entry, g: item.g }
 }

@@ -34,6 +34,18 @@ export interface CacheEvents {
   'bus:error': { operation: 'publish' | 'receive' | 'subscribe' | 'connection'; error: BusError }
   /** Tags were invalidated from this node. */
   'tags:invalidated': { namespace: string; tags: readonly string[] }
+  /** A background factory run (refresh-ahead, or one that outlived a soft or hard timeout) failed. */
+  'refresh:error': { namespace: string; key: string; error: CacheError }
+  /** `getOrSet` returned a stale value (within `grace`) instead of a fresh one, and why. */
+  'stale:served': {
+    namespace: string
+    key: string
+    reason: 'factory-error' | 'soft-timeout' | 'hard-timeout' | 'lock-held' | 'refreshing'
+    /** What the factory threw, for `factory-error`. */
+    error?: CacheError
+  }
+  /** A `lock: true` caller waited `lockTimeout` for the lock holder's value and ran the factory itself. */
+  'lock:timeout': { namespace: string; key: string }
   /** A fire-and-forget task (promotion, publish, background refresh) failed. */
   'background:error': { operation: string; key: string | undefined; error: unknown }
 }

@@ -10,6 +10,12 @@ export interface MemoryEntry {
   readonly t: readonly string[] | undefined
   /** When this node installed the entry (ms since the epoch). */
   readonly at: number
+  /**
+   * Set only on entries that need a time check on a hit (written with `grace` or `refreshAhead`):
+   * the time from which the entry needs attention (refresh ahead, or its logical expiry when it
+   * lives on in grace). Plain entries leave it out, so their hits never read the clock.
+   */
+  readonly g?: number
 }
 
 export interface MemoryTierOptions {
