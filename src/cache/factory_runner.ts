@@ -13,7 +13,7 @@ import { lockChannelOf, lockKeyOf, tryLock, unlock, type HeldLock } from '../loc
 import type { CacheContext, Scope } from './context.js'
 import { keepFor, type FillOptions } from './fill_options.js'
 import { readL2, reportL2Error, type Keep } from './read_path.js'
-import { checkTags, prepare, writeEntries } from './write_path.js'
+import { checkTags, prepare, writeEntries, writeInBackground } from './write_path.js'
 
 type Factory<T> = () => T | Promise<T>
 type StaleReason = 'factory-error' | 'soft-timeout' | 'hard-timeout' | 'lock-held' | 'refreshing'
@@ -241,7 +241,9 @@ async function store<T>(scope: Scope, k: string, key: string, value: T, o: FillO
   if (o.jitter > 0) ttl = Math.max(1, Math.round(ttl * (1 - o.jitter * Math.random())))
   const tags = typeof o.tags === 'function' ? checkTags(o.tags(value)) : o.tags
   const keep = ttl === o.ttl ? o.keep : keepFor(o.keep?.grace ?? 0, o.refreshAhead, ttl)
-  await writeEntries(scope, [prepare(scope.ctx, k, key, value, ttl, tags, started, keep)], false)
+  const prepared = prepare(scope.ctx, k, key, value, ttl, tags, started, keep)
+  if (o.background) writeInBackground(scope, prepared)
+  else await writeEntries(scope, [prepared], false)
   return value
 }
 

@@ -24,6 +24,8 @@ export interface FillOptions<T> {
   keep: Keep | undefined
   lock: boolean
   lockTimeout: number
+  /** Return the factory's value without waiting for the Redis write. */
+  background: boolean
 }
 
 function fraction(value: unknown, name: string, exclusive: boolean): number {
@@ -47,6 +49,8 @@ export function resolveFill<T>(defaultTtl: number, options: GetOrSetOptions<T> |
   const refreshAhead = options.refreshAhead === undefined ? undefined : fraction(options.refreshAhead, 'refreshAhead', true)
   if (options.lock !== undefined && typeof options.lock !== 'boolean')
     throw new TypeError(`Expected \`lock\` to be a boolean, got ${describe(options.lock)}`)
+  if (options.background !== undefined && typeof options.background !== 'boolean')
+    throw new TypeError(`Expected \`background\` to be a boolean, got ${describe(options.background)}`)
   return {
     ttl,
     tags,
@@ -59,6 +63,7 @@ export function resolveFill<T>(defaultTtl: number, options: GetOrSetOptions<T> |
     keep: keepFor(grace, refreshAhead ?? 0, ttl),
     lock: options.lock === true,
     lockTimeout: options.lockTimeout === undefined ? 5000 : parseDuration(options.lockTimeout, 'lockTimeout'),
+    background: options.background === true,
   }
 }
 
@@ -80,6 +85,7 @@ function plain<T>(ttl: number): FillOptions<T> {
       keep: undefined,
       lock: false,
       lockTimeout: 5000,
+      background: false,
     })
     if (plainByTtl.size < 64) plainByTtl.set(ttl, resolved)
   }

@@ -226,6 +226,15 @@ export interface GetOrSetOptions<T = unknown> {
    * @default '5s'
    */
   lockTimeout?: Duration
+  /**
+   * Return the factory's value without waiting for the Redis write. The value is installed in this
+   * node's L1 at once (so concurrent callers here do not run the factory again) and written to Redis,
+   * with its bus announcement, in the background; a failed write is reported as `write:degraded` (the
+   * L1 copy is then kept for at most `l2.localTtl`), never as a rejection. Other nodes find the value
+   * in Redis once the write lands. Saves one round trip of latency on every cold miss.
+   * @default false
+   */
+  background?: boolean
 }
 
 /** Options of `incr`/`decr`. */

@@ -123,6 +123,23 @@ function installDegraded(scope: Scope, items: readonly Prepared[], tickets: Tick
   }
 }
 
+/**
+ * `getOrSet({ background: true })`: installs the value in L1 now (fenced like any write), then
+ * writes Redis and announces without the caller waiting. writeEntries (not strict) reports a
+ * failed write itself (`write:degraded`, L1 kept for `l2.localTtl`); anything else it throws is
+ * routed to `background:error`.
+ */
+export function writeInBackground(scope: Scope, item: Prepared): void {
+  const { ctx, l1 } = scope
+  if (l1 !== undefined) {
+    ctx.fences.invalidate(item.k)
+    l1.set(item.key, entryOf(item, Date.now()), l1Ttl(ctx, item.ttl + item.grace), item.bytes.length)
+  }
+  writeEntries(scope, [item], false).then(undefined, (error: unknown) =>
+    ctx.events.emit('background:error', { operation: 'set', key: item.key, error }),
+  )
+}
+
 /** The one bus message for keys of one namespace. */
 export function announcementFor(announcer: Announcer, keys: readonly string[]): Announcement {
   const [message] = announcer.messagesFor(keys)
