@@ -1,5 +1,6 @@
 export { createCache } from './cache/create_cache.js'
-export { Cache, type CacheHealth, type SetManyEntry } from './cache/cache.js'
+export { Cache, type SetManyEntry } from './cache/cache.js'
+export type { CacheHealth } from './cache/introspection.js'
 export { cached, type CachedFunction, type CachedOptions } from './wrappers/cached.js'
 export { cachedMethod, type CacheSource, type CachedMethodDecorator } from './wrappers/decorators.js'
 export type { CacheOptions, BusOptions, L1Options, L2Options, SetOptions, GetOrSetOptions, CounterOptions, WriteErrorPolicy } from './cache/options.js'

@@ -1,10 +1,12 @@
 import { carriesTags } from '../codec/envelope.js'
 import { invalidateTags } from '../tags/tag_store.js'
-import { CacheClosedError, L2UnavailableError, NotACounterError } from '../errors.js'
+import { CacheClosedError } from '../errors.js'
 import { describe } from '../internal/describe.js'
 import { parseDuration, type Duration } from '../internal/duration.js'
 import type { CacheEventName, CacheListener } from '../observability/events.js'
 import type { CacheStats } from '../observability/stats.js'
+import { incrementLocal, incrementShared } from './counters.js'
+import { healthOf, statsOf, waitReady, type CacheHealth } from './introspection.js'
 import type { MemoryEntry, MemoryTier } from '../tiers/memory_tier.js'
 import { cached, type CachedFunction, type CachedOptions, type NoInferArgs } from '../wrappers/cached.js'
 import type { CacheContext, Scope } from './context.js'
@@ -19,14 +21,6 @@ import { announcementFor, checkTags, dropLocal, mayHaveLanded, prepare, writeEnt
 export interface SetManyEntry<T = unknown> extends SetOptions {
   key: string
   value: T
-}
-
-/** What `health()` reports. */
-export interface CacheHealth {
-  /** False when Redis is configured and did not answer a PING. */
-  ok: boolean
-  l1: { entries: number; bytes: number } | null
-  l2: { ok: boolean; latencyMs: number | null; circuit: string; error?: string } | null
 }
 
 /**
@@ -208,19 +202,9 @@ export class Cache {
     if (!Number.isSafeInteger(by)) throw new TypeError(`Expected \`by\` to be a safe integer, got ${describe(by)}`)
     const ttl = this.#ttl(options)
     const ctx = this.#ctx
-    if (ctx.l2 === undefined) return this.#incrLocal(key, by, ttl)
+    if (ctx.l2 === undefined) return incrementLocal(this.#l1 as MemoryTier, key, by, ttl)
     this.#open()
-    let value: number
-    try {
-      value = await ctx.l2.incr(k, by, ttl)
-    } catch (error) {
-      dropLocal(this.#scope, [{ k, key }])
-      if (mayHaveLanded(error)) ctx.announcer?.keysChanged([k])
-      throw error
-    }
-    dropLocal(this.#scope, [{ k, key }])
-    ctx.announcer?.keysChanged([k])
-    return value
+    return incrementShared(this.#scope, k, key, by, ttl)
   }
 
   /** `incr(key, -by)`. */
@@ -280,55 +264,17 @@ export class Cache {
   async ready(timeout: Duration = '5s'): Promise<void> {
     const ms = parseDuration(timeout, 'timeout')
     this.#open()
-    const { l2, announcer, events } = this.#ctx
-    if (l2 === undefined) return
-    let timer: NodeJS.Timeout | undefined
-    let listener: ((payload: { state: 'up' | 'down' }) => void) | undefined
-    const expired = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new L2UnavailableError(`Redis and the bus were not ready within ${ms} ms`)), ms)
-    })
-    const subscribed =
-      announcer === undefined || announcer.up
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => {
-            listener = (payload) => {
-              if (payload.state === 'up') resolve()
-            }
-            events.on('bus:state', listener)
-          })
-    try {
-      await Promise.race([Promise.all([l2.ping(), subscribed]), expired])
-    } finally {
-      clearTimeout(timer)
-      if (listener !== undefined) events.off('bus:state', listener)
-    }
+    await waitReady(this.#ctx, ms)
   }
 
   /** Round trip to Redis with its latency, and the size of L1 (all namespaces). Never throws. */
   async health(): Promise<CacheHealth> {
-    const l2 = this.#ctx.l2
-    const l1 = this.#l1Totals()
-    if (l2 === undefined) return { ok: true, l1, l2: null }
-    try {
-      const latencyMs = await l2.ping()
-      return { ok: true, l1, l2: { ok: true, latencyMs, circuit: l2.circuit } }
-    } catch (error) {
-      return { ok: false, l1, l2: { ok: false, latencyMs: null, circuit: l2.circuit, error: (error as Error).message } }
-    }
+    return healthOf(this.#ctx)
   }
 
   /** Hits and misses per tier, Redis errors, factory calls. Shared by all namespaces of a cache. */
   stats(): CacheStats {
-    const { counters: c, l2 } = this.#ctx
-    const l1 = this.#l1Totals()
-    return {
-      l1: l1 === null ? null : { hits: c.l1Hits, misses: c.l1Misses, ...l1 },
-      l2: l2 === undefined ? null : { hits: c.l2Hits, misses: c.l2Misses, errors: c.l2Errors, circuit: l2.circuit },
-      decodeErrors: c.decodeErrors,
-      factory: { calls: c.factoryCalls, errors: c.factoryErrors },
-      writes: c.writes,
-      deletes: c.deletes,
-    }
+    return statsOf(this.#ctx)
   }
 
   /** Listens to an event (see `CacheEvents`). */
@@ -404,17 +350,6 @@ export class Cache {
     if (this.#ctx.closed) throw new CacheClosedError('The cache is closed')
   }
 
-  #l1Totals(): { entries: number; bytes: number } | null {
-    if (this.#l1 === undefined) return null
-    let entries = 0
-    let bytes = 0
-    for (const scope of this.#ctx.scopes.values()) {
-      entries += scope.l1?.entries ?? 0
-      bytes += scope.l1?.bytes ?? 0
-    }
-    return { entries, bytes }
-  }
-
   async #delete(keys: readonly string[]): Promise<number> {
     const items = keys.map((key) => ({ k: this.#k(key), key }))
     const ctx = this.#ctx
@@ -440,18 +375,6 @@ export class Cache {
     return existed
   }
 
-  #incrLocal(key: string, by: number, ttl: number): number {
-    const l1 = this.#l1 as MemoryTier
-    const hit = l1.get(key)
-    const current = hit === undefined ? 0 : hit.v
-    if (typeof current !== 'number' || !Number.isSafeInteger(current))
-      throw new NotACounterError(`Key "${key}" does not hold an integer counter`)
-    const remaining = hit === undefined ? ttl : l1.remainingTtl(key)
-    const now = Date.now()
-    const next = current + by
-    l1.set(key, { v: next, e: hit === undefined ? now + ttl : hit.e, t: undefined, at: now }, Number.isFinite(remaining) ? remaining : 0, 8)
-    return next
-  }
 }
 
 function escapeGlob(text: string): string {
