@@ -1,28 +1,18 @@
 import { Redis } from 'ioredis'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { channelOf, encodeMessage, newOrigin } from '../../src/bus/message.js'
 import type { Cache } from '../../src/cache/cache.js'
 import { createCache } from '../../src/cache/create_cache.js'
 import { BusError } from '../../src/errors.js'
-import { RedisServer } from '../support/redis_server.js'
-import { busOf, nextEvent, startNode, synced } from '../support/nodes.js'
+import { busOf, nextEvent, startNode, synced, useNodes } from '../support/nodes.js'
 
 describe('bus: pub/sub invalidation between nodes', () => {
-  let server: RedisServer
-  let nodes: Cache[] = []
-  beforeAll(async () => {
-    server = await RedisServer.start()
-  })
-  afterEach(async () => {
-    await Promise.all(nodes.map((n) => n.close()))
-    nodes = []
-    await server.cli('flushall')
-  })
-  afterAll(async () => server?.close())
+  const env = useNodes()
+  const nodes = env.nodes
 
   async function pair(options = {}): Promise<[Cache, Cache]> {
-    const a = await startNode(server.url, options)
-    const b = await startNode(server.url, options)
+    const a = await startNode(env.server.url, options)
+    const b = await startNode(env.server.url, options)
     nodes.push(a, b)
     return [a, b]
   }
@@ -118,7 +108,7 @@ describe('bus: pub/sub invalidation between nodes', () => {
 
   it('ignores malformed and foreign messages on the channel with a bus:error event, and keeps working', async () => {
     const [a, b] = await pair()
-    const raw = new Redis(server.url)
+    const raw = new Redis(env.server.url)
     try {
       const errors: BusError[] = []
       b.on('bus:error', (e) => errors.push(e.error))
@@ -148,7 +138,7 @@ describe('bus: pub/sub invalidation between nodes', () => {
 
   it('sends compact binary messages that carry keys and an origin, never values', async () => {
     const [a] = await pair()
-    const raw = new Redis(server.url)
+    const raw = new Redis(env.server.url)
     try {
       await raw.psubscribe('tc:bus:*')
       const got = new Promise<Buffer>((resolve) => raw.once('pmessageBuffer', (_p: string, _c: Buffer, m: Buffer) => resolve(m)))
@@ -188,12 +178,12 @@ describe('bus: pub/sub invalidation between nodes', () => {
   })
 
   it('is off with bus: false, and refuses bus options without Redis', async () => {
-    const a = createCache({ redis: server.url, bus: false })
+    const a = createCache({ redis: env.server.url, bus: false })
     nodes.push(a)
     expect(a.scope.ctx.announcer).toBeUndefined()
     expect(() => createCache({ bus: true })).toThrow(/`bus` needs Redis/)
-    expect(() => createCache({ redis: server.url, bus: { maxStaleness: -1 } })).toThrow(/bus\.maxStaleness.*-1/)
-    expect(() => createCache({ redis: server.url, bus: { maxQueue: 0 } })).toThrow(/bus\.maxQueue.*0/)
-    expect(() => createCache({ redis: server.url, bus: 'yes' as never })).toThrow(/`bus` to be an object/)
+    expect(() => createCache({ redis: env.server.url, bus: { maxStaleness: -1 } })).toThrow(/bus\.maxStaleness.*-1/)
+    expect(() => createCache({ redis: env.server.url, bus: { maxQueue: 0 } })).toThrow(/bus\.maxQueue.*0/)
+    expect(() => createCache({ redis: env.server.url, bus: 'yes' as never })).toThrow(/`bus` to be an object/)
   })
 })

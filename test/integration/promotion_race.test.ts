@@ -1,53 +1,40 @@
-import type { Redis } from 'ioredis'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+/**
+ * Contract point 4: a read or factory call that started before an invalidation of its key does
+ * not install its (older) result afterwards: whether the invalidation came from another node over
+ * the bus, or from this node. The interleaving is forced by holding Redis replies (or the factory)
+ * until the invalidation has resolved.
+ */
+import { Redis } from 'ioredis'
+import { afterAll, describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/cache/cache.js'
-import { RedisServer } from '../support/redis_server.js'
-import { nextEvent, startNode, synced } from '../support/nodes.js'
+import { holdReplies, type Gate } from '../support/chaos.js'
+import { autoClose, makeCache } from '../support/make_cache.js'
+import { nextEvent, startNode, synced, useNodes } from '../support/nodes.js'
+import { useRedisServer } from '../support/redis_server.js'
 
-/** Holds every GET reply of `cache`'s Redis client until `release()` (a chaos hook on the real client). */
-function delayReads(cache: Cache): { release: () => void; sent: Promise<void> } {
-  const client = cache.scope.ctx.l2?.client as Redis
-  const getBuffer = client.getBuffer.bind(client)
-  let release!: () => void
-  let sent!: () => void
-  const gate = new Promise<void>((resolve) => (release = resolve))
-  const sentPromise = new Promise<void>((resolve) => (sent = resolve))
-  client.getBuffer = (async (key: string) => {
-    const reply = getBuffer(key)
-    sent()
-    const value = await reply
-    await gate
-    return value
-  }) as typeof client.getBuffer
-  return { release, sent: sentPromise }
+/** Holds the replies of `cache`'s reads (on its real Redis client) until released. */
+function holdReads(cache: Cache): Gate {
+  return holdReplies(cache.scope.ctx.l2?.client as Redis, ['getBuffer', 'mgetBuffer'])
 }
 
 describe('promotion race: a read that started before an invalidation does not install its result', () => {
-  let server: RedisServer
-  let nodes: Cache[] = []
-  beforeAll(async () => {
-    server = await RedisServer.start()
-  })
-  afterEach(async () => {
-    await Promise.all(nodes.map((n) => n.close()))
-    nodes = []
-    await server.cli('flushall')
-  })
-  afterAll(async () => server?.close())
+  const env = useNodes()
+  const nodes = env.nodes
 
   it('a delayed L2 reply carrying the old value is not promoted after the invalidation arrived', async () => {
-    const a = await startNode(server.url)
-    const b = await startNode(server.url)
+    const a = await startNode(env.server.url)
+    const b = await startNode(env.server.url)
     nodes.push(a, b)
     await a.set('k', 'old')
     await synced(a, b)
-    const { release, sent } = delayReads(b)
+    const gate = holdReads(b)
     const read = b.get('k') // L1 miss: GET goes out, its reply ('old') is held
-    await sent
+    await gate.held
+    gate.restore()
     const heard = nextEvent(b, 'bus:message', (m) => m.items.includes('k'))
     await a.set('k', 'new')
     await heard // the invalidation reached B while its read was in flight
-    release()
+    gate.release()
     expect(await read).toBe('old') // the read overlapped the write: returning either is linearizable
     expect(b.scope.l1?.get('k')).toBeUndefined() // …but it was not installed
     expect(await b.get('k')).toBe('new')
@@ -55,8 +42,8 @@ describe('promotion race: a read that started before an invalidation does not in
   })
 
   it('a factory result computed before an invalidation is returned but not cached (and does not overwrite Redis)', async () => {
-    const a = await startNode(server.url)
-    const b = await startNode(server.url)
+    const a = await startNode(env.server.url)
+    const b = await startNode(env.server.url)
     nodes.push(a, b)
     let release!: () => void
     let started!: () => void
@@ -76,5 +63,79 @@ describe('promotion race: a read that started before an invalidation does not in
     expect(b.scope.l1?.get('k')).toBeUndefined()
     expect(await b.get('k')).toBe('new')
     expect(await a.get('k')).toBe('new')
+  })
+})
+
+const redis = useRedisServer()
+const clients: Redis[] = []
+afterAll(() => {
+  for (const client of clients) client.disconnect()
+})
+autoClose()
+
+/** A node with a Redis client of its own, so that its reads can be held. */
+function node(namespace: string): { cache: ReturnType<typeof makeCache>; client: Redis } {
+  const client = new Redis(redis.server.url)
+  clients.push(client)
+  return { cache: makeCache({ redis: client, namespace }), client }
+}
+
+describe('promotion race, invalidated on the same node (delete, set, clear)', () => {
+  it('a read in flight during a delete does not install the deleted value in L1', async () => {
+    const { cache, client } = node('f1')
+    await node('f1').cache.set('k', 'old')
+    const gate = holdReplies(client, ['getBuffer', 'mgetBuffer'])
+    const read = cache.get('k')
+    await gate.held // Redis has answered 'old'; the reply is held
+    gate.restore()
+    await cache.delete('k')
+    gate.release()
+    expect(await read).toBe('old') // that caller asked before the delete
+    expect(cache.scope.l1?.get('k')).toBeUndefined()
+    expect(await cache.get('k')).toBeUndefined()
+  })
+
+  it('a read in flight during a set does not overwrite the newer value in L1', async () => {
+    const { cache, client } = node('f2')
+    await node('f2').cache.set('k', 'old')
+    const gate = holdReplies(client, ['getBuffer', 'mgetBuffer'])
+    const read = cache.get('k')
+    await gate.held
+    gate.restore()
+    await cache.set('k', 'new')
+    gate.release()
+    await read
+    expect(await cache.get('k')).toBe('new')
+  })
+
+  it('a factory running during a delete does not cache its result anywhere', async () => {
+    const { cache } = node('f3')
+    let started!: () => void
+    const factoryStarted = new Promise<void>((resolve) => (started = resolve))
+    let finish!: (value: string) => void
+    const fill = cache.getOrSet('k', () => {
+      started()
+      return new Promise<string>((resolve) => (finish = resolve))
+    })
+    await factoryStarted
+    await cache.delete('k') // e.g. the app updated the row and invalidated the key
+    finish('computed from the old row')
+    expect(await fill).toBe('computed from the old row')
+    expect(cache.scope.l1?.get('k')).toBeUndefined()
+    const other = makeCache({ redis: redis.server.url, namespace: 'f3', l1: false })
+    expect(await other.get('k')).toBeUndefined()
+  })
+
+  it('clear() during a read in flight fences it too', async () => {
+    const { cache, client } = node('f4')
+    await node('f4').cache.set('k', 'old')
+    const gate = holdReplies(client, ['getBuffer', 'mgetBuffer'])
+    const read = cache.get('k')
+    await gate.held
+    gate.restore()
+    await cache.clear()
+    gate.release()
+    await read
+    expect(cache.scope.l1?.get('k')).toBeUndefined()
   })
 })

@@ -1,8 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/cache/cache.js'
 import { createCache } from '../../src/cache/create_cache.js'
-import { RedisServer } from '../support/redis_server.js'
-import { nextEvent, startNode, synced } from '../support/nodes.js'
+import type { RedisServer } from '../support/redis_server.js'
+import { nextEvent, startNode, synced, useNodes } from '../support/nodes.js'
 
 /** Calls of GET and MGET the server has answered so far (INFO commandstats). */
 async function reads(server: RedisServer): Promise<{ get: number; mget: number }> {
@@ -12,20 +12,11 @@ async function reads(server: RedisServer): Promise<{ get: number; mget: number }
 }
 
 describe('tags: invalidateTags on every node and in Redis', () => {
-  let server: RedisServer
-  let nodes: Cache[] = []
-  beforeAll(async () => {
-    server = await RedisServer.start()
-  })
-  afterEach(async () => {
-    await Promise.all(nodes.map((n) => n.close()))
-    nodes = []
-    await server.cli('flushall')
-  })
-  afterAll(async () => server?.close())
+  const env = useNodes()
+  const nodes = env.nodes
 
   async function node(): Promise<Cache> {
-    const cache = await startNode(server.url)
+    const cache = await startNode(env.server.url)
     nodes.push(cache)
     return cache
   }
@@ -54,8 +45,8 @@ describe('tags: invalidateTags on every node and in Redis', () => {
     const c = await node()
     expect(await c.get('p1')).toBeUndefined()
     expect(await c.get('u1')).toBe('user')
-    expect(await server.cli('exists', 'tc:app::p1')).toBe('1')
-    expect(await server.cli('exists', '{tc:app}:tag:products')).toBe('1')
+    expect(await env.server.cli('exists', 'tc:app::p1')).toBe('1')
+    expect(await env.server.cli('exists', '{tc:app}:tag:products')).toBe('1')
   })
 
   it('serves entries written after the invalidation', async () => {
@@ -75,15 +66,15 @@ describe('tags: invalidateTags on every node and in Redis', () => {
     await a.invalidateTags(['unrelated'])
     const c = await node()
 
-    let before = await reads(server)
+    let before = await reads(env.server)
     expect(await c.get('tagged')).toBe(1)
-    let after = await reads(server)
+    let after = await reads(env.server)
     expect(after.get - before.get).toBe(1)
     expect(after.mget - before.mget).toBe(1)
 
-    before = await reads(server)
+    before = await reads(env.server)
     expect(await c.get('plain')).toBe(2)
-    after = await reads(server)
+    after = await reads(env.server)
     expect(after.get - before.get + after.mget - before.mget).toBe(1)
 
     await a.setMany([
@@ -91,9 +82,9 @@ describe('tags: invalidateTags on every node and in Redis', () => {
       { key: 'm2', value: 'b', tags: ['y', 'z'] },
       { key: 'm3', value: 'c' },
     ])
-    before = await reads(server)
+    before = await reads(env.server)
     expect(await c.getMany(['m1', 'm2', 'm3'])).toEqual(['a', 'b', 'c'])
-    after = await reads(server)
+    after = await reads(env.server)
     expect(after.mget - before.mget).toBe(2) // values, then every tag of every entry
   })
 

@@ -2,11 +2,13 @@
  * Builders for bus tests: a "node" is a cache with its own Redis connections, as one app
  * server would have. Helpers wait for events instead of sleeping.
  */
+import { afterAll, afterEach, beforeAll } from 'vitest'
 import { Bus } from '../../src/bus/bus.js'
 import type { Cache } from '../../src/cache/cache.js'
 import { createCache } from '../../src/cache/create_cache.js'
 import type { CacheOptions } from '../../src/cache/options.js'
 import type { CacheEventName, CacheEvents } from '../../src/observability/events.js'
+import { RedisServer } from './redis_server.js'
 
 export function busOf(cache: Cache): Bus {
   const announcer = cache.scope.ctx.announcer
@@ -56,4 +58,29 @@ export async function synced(from: Cache, to: Cache): Promise<void> {
   const heard = nextEvent(to, 'bus:message', (m) => m.items.includes(key))
   await from.delete(key)
   await heard
+}
+
+/**
+ * A redis-server for the calling describe block, and the nodes a test starts on it: the server
+ * starts before the tests, every node is closed (and Redis flushed) after each test, the server
+ * is closed after them all.
+ */
+export function useNodes(): { readonly server: RedisServer; readonly nodes: Cache[] } {
+  let server: RedisServer | undefined
+  const nodes: Cache[] = []
+  beforeAll(async () => {
+    server = await RedisServer.start()
+  })
+  afterEach(async () => {
+    await Promise.all(nodes.splice(0).map((n) => n.close()))
+    await server?.cli('flushall')
+  })
+  afterAll(async () => server?.close())
+  return {
+    get server() {
+      if (server === undefined) throw new Error('useNodes: the server starts in beforeAll')
+      return server
+    },
+    nodes,
+  }
 }
