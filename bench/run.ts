@@ -27,7 +27,7 @@ import { VALUE_SIZES } from './values.js'
 const USAGE = `npm run bench -- [options]
   --filter <substring>  run only scenarios whose id contains it (repeatable), e.g. l1-get, l2-get/c100, 10KB, stampede
   --check               exit 1 when a budget ratio is missed
-  --runs <n>            measurements per contender and scenario (default 15); the table shows median, min and max
+  --runs <n>            measurements per contender and scenario (default 11); the table shows median, min and max
   --time <ms>           time budget of one measurement (default 100)
   --svg <path>          also write the chart there (e.g. docs/bench.svg)`
 
@@ -35,7 +35,7 @@ const { values: args } = parseArgs({
   options: {
     filter: { type: 'string', multiple: true },
     check: { type: 'boolean', default: false },
-    runs: { type: 'string', default: '15' },
+    runs: { type: 'string', default: '11' },
     time: { type: 'string', default: '100' },
     svg: { type: 'string' },
     help: { type: 'boolean', default: false },
