@@ -2,7 +2,8 @@
  * Every contender of the bench, set up in one place with equivalent settings: the same TTL,
  * the same L1 size (in entries), the same Redis server, values of the same shape.
  *
- * - tiercache: L1 (lru-cache) + L2 (ioredis), msgpack; `tiercacheL2` has `l1: false`.
+ * - tiercache: L1 (lru-cache) + L2 (ioredis) + its invalidation bus (on by default), msgpack;
+ *   `tiercacheL2` has `l1: false`; `tiercacheNoBus` has `bus: false`.
  * - raw: the floors. An `lru-cache` read inside an async function, and ioredis + msgpackr
  *   (same Packr options as tiercache's codec) on its own connection.
  * - bentocache: memory L1 (its default `serialize: true`: bentocache 1.6.1 with `serialize: false`
@@ -41,6 +42,8 @@ export interface Raw {
 export interface Peers {
   tiercache: Cache
   tiercacheL2: Cache
+  /** L1 + L2 without the invalidation bus: the dual write alone, for comparison with a raw SET. */
+  tiercacheNoBus: Cache
   raw: Raw
   bento: Bento
   bentoL2: Bento
@@ -76,10 +79,12 @@ function cacheManager(redisUrl: string, withL1: boolean): CacheManager {
 export async function createPeers(redisUrl: string): Promise<Peers> {
   const tiercache = createCache({ redis: redisUrl, namespace: 'bench', ttl: TTL_MS, l1: { maxEntries: L1_ENTRIES } })
   const tiercacheL2 = createCache({ redis: redisUrl, namespace: 'bench', ttl: TTL_MS, l1: false })
+  const tiercacheNoBus = createCache({ redis: redisUrl, namespace: 'bench-nobus', ttl: TTL_MS, l1: { maxEntries: L1_ENTRIES }, bus: false })
   const raw: Raw = { lru: new LRUCache({ max: L1_ENTRIES }), redis: new Redis(redisUrl), packr: benchPackr() }
   const peers: Peers = {
     tiercache,
     tiercacheL2,
+    tiercacheNoBus,
     raw,
     bento: bento(redisUrl, true),
     bentoL2: bento(redisUrl, false),
@@ -89,6 +94,7 @@ export async function createPeers(redisUrl: string): Promise<Peers> {
       await Promise.allSettled([
         tiercache.close(),
         tiercacheL2.close(),
+        tiercacheNoBus.close(),
         raw.redis.quit(),
         peers.bento.disconnect(),
         peers.bentoL2.disconnect(),
@@ -101,6 +107,7 @@ export async function createPeers(redisUrl: string): Promise<Peers> {
   await Promise.all([
     tiercache.health(),
     tiercacheL2.health(),
+    tiercacheNoBus.health(),
     raw.redis.ping(),
     peers.bento.get({ key: 'warmup' }),
     peers.bentoL2.get({ key: 'warmup' }),

@@ -14,7 +14,7 @@ const BATCH = 200
 export function writeScenarios(peers: Peers, size: ValueSize): Scenario[] {
   const value = makeValue(size)
   const keys = Array.from({ length: KEYS }, (_, i) => `set:${size}:${i}`)
-  const { tiercache, raw, bento, cm } = peers
+  const { tiercache, tiercacheNoBus, raw, bento, cm } = peers
   const key = (i: number): string => keys[i % KEYS] as string
   const rawSet = async (k: string, v: unknown): Promise<void> => {
     await raw.redis.set(k, raw.packr.pack(v), 'PX', TTL_MS)
@@ -28,6 +28,17 @@ export function writeScenarios(peers: Peers, size: ValueSize): Scenario[] {
       raw: { ops: BATCH, batch: () => inFlight(1, BATCH, (i) => rawSet(`raw:${key(i)}`, value)) },
       bentocache: { ops: BATCH, batch: () => inFlight(1, BATCH, (i) => bento.set({ key: key(i), value })) },
       'cache-manager': { ops: BATCH, batch: () => inFlight(1, BATCH, (i) => cm.set(key(i), value)) },
+    },
+  }
+
+  // The same dual write without the bus: what the announcement (SET and PUBLISH in one Lua
+  // call, and every subscriber, this process included, receiving the message) costs.
+  const setNoBus: Scenario = {
+    id: `set-nobus/${size}`,
+    title: `set, tiercache bus: false (${size})`,
+    tasks: {
+      tiercache: { ops: BATCH, batch: () => inFlight(1, BATCH, (i) => tiercacheNoBus.set(key(i), value)) },
+      raw: { ops: BATCH, batch: () => inFlight(1, BATCH, (i) => rawSet(`raw:${key(i)}`, value)) },
     },
   }
 
@@ -52,5 +63,5 @@ export function writeScenarios(peers: Peers, size: ValueSize): Scenario[] {
       'cache-manager': { ops: BATCH, batch: () => inFlight(1, BATCH, () => cm.wrap(coldKey(), factory)) },
     },
   }
-  return [set, miss]
+  return [set, setNoBus, miss]
 }
