@@ -28,6 +28,9 @@ const RATIO_RULES: RatioRule[] = [
   { scenario: 'l2-get/c100/', against: 'bentocache', atLeast: 1.5, label: 'L2-hit get, 100 in flight, vs bentocache' },
   { scenario: 'l2-get/c1/', against: 'raw', atLeast: 0.8, label: 'L2-hit get, 1 in flight, vs ioredis + codec' },
   { scenario: 'set/', against: 'raw', atLeast: 0.8, label: 'set vs ioredis set + codec' },
+  // Issue 5: coalesced reads beat raw GETs at 100 in flight; a cold getOrSet (2 round trips) beats bentocache's 3.
+  { scenario: 'l2-get/c100/', against: 'raw', atLeast: 1.2, label: 'L2-hit get, 100 in flight, vs ioredis + codec (coalesced)' },
+  { scenario: 'miss-getorset/', against: 'bentocache', atLeast: 1.3, label: 'cold getOrSet vs bentocache' },
 ]
 
 export function checkBudget(results: Results): BudgetLine[] {

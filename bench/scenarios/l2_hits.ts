@@ -1,6 +1,6 @@
 /**
  * L2 hits (no L1: tiercache `l1: false`, a bentocache store without an L1 layer, a
- * cache-manager with the Redis store alone) with 1 and with 100 requests in flight. The floor
+ * cache-manager with the Redis store alone) with 1, 10 and 100 requests in flight. The floor
  * is ioredis `getBuffer` + msgpackr `unpack` of an equivalent payload, on its own connection.
  * Note: tiercache coalesces GETs issued in the same tick into one MGET.
  */
@@ -39,7 +39,7 @@ export function l2Scenarios(peers: Peers, size: ValueSize): Scenario[] {
   const rawKey = (i: number): string => rawKeys[i % KEYS] as string
 
   const scenarios: Scenario[] = []
-  for (const n of [1, 100]) {
+  for (const n of [1, 10, 100]) {
     const ops = n === 1 ? SERIAL_BATCH : PARALLEL_BATCH
     const id = `l2-get/c${n}/${size}`
     scenarios.push({

@@ -11,7 +11,6 @@ import type { MemoryEntry, MemoryTier } from '../tiers/memory_tier.js'
 import { cached, type CachedFunction, type CachedOptions, type NoInferArgs } from '../wrappers/cached.js'
 import type { CacheContext, Scope } from './context.js'
 import { getOrSetMiss, refreshAhead } from './factory_runner.js'
-import type { Ticket } from './fences.js'
 import { resolveFill } from './fill_options.js'
 import { checkNamespace, type CounterOptions, type GetOrSetOptions, type SetOptions } from './options.js'
 import { acceptL2, emitMiss, readL2, reportL2Error } from './read_path.js'
@@ -109,20 +108,20 @@ export class Cache {
     if (missing.length === 0 || l2 === undefined) return out
     this.#open()
     const ks = missing.map((i) => this.#k(keys[i]))
-    const tickets = ks.map((k) => ctx.fences.enter(k))
+    const tickets = this.#l1 === undefined ? undefined : ks.map((k) => ctx.fences.enter(k))
     try {
       let raws = await l2.mget(ks)
       if (ctx.tagFilter !== undefined && raws.some(carriesTags)) raws = await ctx.tagFilter(this.#scope, raws)
       const now = Date.now()
       for (let j = 0; j < missing.length; j++) {
         const i = missing[j] as number
-        const entry = acceptL2(this.#scope, ks[j] as string, keys[i] as string, raws[j] ?? null, tickets[j] as Ticket, now)
+        const entry = acceptL2(this.#scope, ks[j] as string, keys[i] as string, raws[j] ?? null, tickets?.[j], now)
         out[i] = entry?.value as T | undefined
       }
     } catch (error) {
       reportL2Error(ctx, 'getMany', undefined, error)
     } finally {
-      for (const ticket of tickets) ctx.fences.leave(ticket)
+      if (tickets !== undefined) for (const ticket of tickets) ctx.fences.leave(ticket)
     }
     return out
   }

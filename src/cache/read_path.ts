@@ -30,7 +30,8 @@ export async function readL2(scope: Scope, k: string, key: string, keep?: Keep):
   const { ctx, namespace } = scope
   const l2 = ctx.l2 as NonNullable<CacheContext['l2']>
   if (ctx.closed) throw new CacheClosedError('The cache is closed')
-  const ticket = ctx.fences.enter(k)
+  // Without L1 nothing is promoted, so there is nothing to fence.
+  const ticket = scope.l1 === undefined ? undefined : ctx.fences.enter(k)
   try {
     let raw: Buffer | null
     try {
@@ -43,7 +44,7 @@ export async function readL2(scope: Scope, k: string, key: string, keep?: Keep):
     }
     return acceptL2(scope, k, key, raw, ticket, Date.now(), keep)
   } finally {
-    ctx.fences.leave(ticket)
+    if (ticket !== undefined) ctx.fences.leave(ticket)
   }
 }
 
@@ -53,7 +54,8 @@ export function acceptL2(
   k: string,
   key: string,
   raw: Buffer | null,
-  ticket: Ticket,
+  /** Taken before the read; undefined when there is no L1 to promote into. */
+  ticket: Ticket | undefined,
   now: number,
   keep?: Keep,
 ): StoredEntry | undefined {
@@ -83,7 +85,7 @@ export function acceptL2(
     if (ctx.events.hitMissWatched) ctx.events.emit('hit', { namespace, key, layer: 'l2' })
   }
   const l1 = scope.l1
-  if (l1 !== undefined && !entry.counter && ctx.fences.valid(ticket)) {
+  if (l1 !== undefined && ticket !== undefined && !entry.counter && ctx.fences.valid(ticket)) {
     const remaining = entry.expiresAt === 0 ? 0 : entry.expiresAt + grace - now
     const g = checkAt(entry.expiresAt, keep)
     const installed = { v: entry.value, e: entry.expiresAt, t: entry.tags, at: now }
