@@ -79,18 +79,6 @@ export class MemoryTier {
     this.#lru.delete(key)
   }
 
-  /** Drops every entry installed before `before` (ms since the epoch). */
-  deleteOlderThan(before: number): number {
-    let dropped = 0
-    for (const [key, entry] of [...this.#lru.entries()]) {
-      if (entry.at < before) {
-        this.#lru.delete(key)
-        dropped++
-      }
-    }
-    return dropped
-  }
-
   /** Drops every entry carrying one of `tags`; returns how many went. Costs what it drops (a tag index), not a scan. */
   deleteTagged(tags: Iterable<string>): number {
     const doomed = new Set<string>()
