@@ -35,8 +35,12 @@ export function renderChart(results: Results): string {
     for (const contender of present) {
       const median = scenario.opsPerSec[contender]?.median ?? 0
       const length = max > 0 ? Math.max(1, (median / max) * BAR_AREA) : 1
-      parts.push(`<rect x="${LABEL_WIDTH}" y="${y}" width="${length.toFixed(1)}" height="${BAR}" fill="${COLORS[contender]}"/>`)
-      parts.push(`<text x="${(LABEL_WIDTH + length + 4).toFixed(1)}" y="${y + BAR - 2}" class="value">${formatOps(median)}</text>`)
+      parts.push(
+        `<rect x="${LABEL_WIDTH}" y="${y}" width="${length.toFixed(1)}" height="${BAR}" fill="${COLORS[contender]}"/>`,
+      )
+      parts.push(
+        `<text x="${(LABEL_WIDTH + length + 4).toFixed(1)}" y="${y + BAR - 2}" class="value">${formatOps(median)}</text>`,
+      )
       y += BAR + GAP
     }
     y += 12

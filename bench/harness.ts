@@ -33,7 +33,8 @@ export async function throughput(task: Task, timing: Timing): Promise<number> {
   bench.add('task', task.batch)
   await bench.run()
   const result = bench.tasks[0]?.result
-  if (result === undefined || result.state !== 'completed') throw new Error(`benchmark task ended in state ${result?.state}`)
+  if (result === undefined || result.state !== 'completed')
+    throw new Error(`benchmark task ended in state ${result?.state}`)
   return (task.ops * 1000) / result.period
 }
 
@@ -61,7 +62,8 @@ export interface Summary {
 export function summarize(runs: readonly number[]): Summary {
   const sorted = [...runs].sort((a, b) => a - b)
   const mid = sorted.length >> 1
-  const median = sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
+  const median =
+    sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
   return { median, min: sorted[0] ?? NaN, max: sorted[sorted.length - 1] ?? NaN, runs: [...runs] }
 }
 

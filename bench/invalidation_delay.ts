@@ -32,7 +32,10 @@ const now = (): number => performance.timeOrigin + performance.now()
 export async function measureInvalidationDelay(opts: { redisUrl: string; writes: number }): Promise<InvalidationDelay> {
   const writes = Math.max(1, Math.floor(opts.writes))
   const script = fileURLToPath(import.meta.url)
-  const observer = fork(script, ['--observer', opts.redisUrl], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const observer = fork(script, ['--observer', opts.redisUrl], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
   const writer = createCache({ redis: opts.redisUrl, namespace: 'bench-delay' })
   try {
     const reports = new Map<string, (droppedAt: number) => void>()
@@ -64,7 +67,12 @@ export async function measureInvalidationDelay(opts: { redisUrl: string; writes:
     }
     delays.sort((a, b) => a - b)
     const at = (q: number): number => delays[Math.min(delays.length - 1, Math.floor(delays.length * q))] as number
-    return { p50: round(at(0.5)), p99: round(at(0.99)), samples: delays.length, ipcRoundTripP50: round(pings[100] as number) }
+    return {
+      p50: round(at(0.5)),
+      p99: round(at(0.99)),
+      samples: delays.length,
+      ipcRoundTripP50: round(pings[100] as number),
+    }
   } finally {
     observer.kill('SIGTERM')
     await writer.close()

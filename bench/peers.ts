@@ -79,7 +79,13 @@ function cacheManager(redisUrl: string, withL1: boolean): CacheManager {
 export async function createPeers(redisUrl: string): Promise<Peers> {
   const tiercache = createCache({ redis: redisUrl, namespace: 'bench', ttl: TTL_MS, l1: { maxEntries: L1_ENTRIES } })
   const tiercacheL2 = createCache({ redis: redisUrl, namespace: 'bench', ttl: TTL_MS, l1: false })
-  const tiercacheNoBus = createCache({ redis: redisUrl, namespace: 'bench-nobus', ttl: TTL_MS, l1: { maxEntries: L1_ENTRIES }, bus: false })
+  const tiercacheNoBus = createCache({
+    redis: redisUrl,
+    namespace: 'bench-nobus',
+    ttl: TTL_MS,
+    l1: { maxEntries: L1_ENTRIES },
+    bus: false,
+  })
   const raw: Raw = { lru: new LRUCache({ max: L1_ENTRIES }), redis: new Redis(redisUrl), packr: benchPackr() }
   const peers: Peers = {
     tiercache,

@@ -15,13 +15,25 @@ import { budgetTable, checkBudget } from './budget.js'
 import { renderChart } from './chart.js'
 import { summarize, throughput, type Fact, type Scenario, type Summary, type Timing } from './harness.js'
 import { createPeers, L1_ENTRIES, TTL_MS } from './peers.js'
-import { ALL, factsTable, formatOps, formatRatio, throughputTable, withRatios, type Results, type ScenarioResult } from './report.js'
+import {
+  ALL,
+  factsTable,
+  formatOps,
+  formatRatio,
+  throughputTable,
+  withRatios,
+  type Results,
+  type ScenarioResult,
+} from './report.js'
 import { getManyScenario } from './scenarios/get_many.js'
+import { httpScenario } from './scenarios/http.js'
 import { invalidationDelay } from './scenarios/invalidation.js'
 import { l1Scenarios } from './scenarios/l1_hits.js'
 import { l2Scenarios } from './scenarios/l2_hits.js'
+import { SESSION_SIZES, sessionScenarios } from './scenarios/sessions.js'
 import { stampede } from './scenarios/stampede.js'
 import { writeScenarios } from './scenarios/writes.js'
+import { warmingScenarios } from './scenarios/warming.js'
 import { VALUE_SIZES } from './values.js'
 
 const USAGE = `npm run bench -- [options]
@@ -44,7 +56,8 @@ const { values: args } = parseArgs({
 
 function positive(text: string, name: string): number {
   const n = Number(text)
-  if (!Number.isInteger(n) || n < 1) throw new TypeError(`Expected --${name} to be a whole number from 1 and up, got ${text}`)
+  if (!Number.isInteger(n) || n < 1)
+    throw new TypeError(`Expected --${name} to be a whole number from 1 and up, got ${text}`)
   return n
 }
 
@@ -59,7 +72,9 @@ async function measure(scenario: Scenario, runs: number, timing: Timing): Promis
     // Rotate the order so that no contender always runs first (or right after a GC-heavy one).
     for (let j = 0; j < contenders.length; j++) {
       const contender = contenders[(run + j) % contenders.length] as (typeof ALL)[number]
-      samples.get(contender)?.push(await throughput(scenario.tasks[contender] as NonNullable<Scenario['tasks']['raw']>, timing))
+      samples
+        .get(contender)
+        ?.push(await throughput(scenario.tasks[contender] as NonNullable<Scenario['tasks']['raw']>, timing))
     }
   }
   const opsPerSec: Partial<Record<(typeof ALL)[number], Summary>> = {}
@@ -68,7 +83,9 @@ async function measure(scenario: Scenario, runs: number, timing: Timing): Promis
 }
 
 function progress(result: ScenarioResult): void {
-  const parts = ALL.filter((c) => result.opsPerSec[c] !== undefined).map((c) => `${c} ${formatOps(result.opsPerSec[c]?.median ?? 0)}`)
+  const parts = ALL.filter((c) => result.opsPerSec[c] !== undefined).map(
+    (c) => `${c} ${formatOps(result.opsPerSec[c]?.median ?? 0)}`,
+  )
   const ratios = Object.entries(result.ratios).map(([peer, r]) => `×${peer} ${formatRatio(r)}`)
   console.log(`  ${result.id.padEnd(22)} ${parts.join('  ')}  |  ${ratios.join('  ')}`)
 }
@@ -85,7 +102,9 @@ async function main(): Promise<number> {
   const notes: string[] = []
   try {
     const redisVersion = /redis_version:(\S+)/.exec(await peers.raw.redis.info('server'))?.[1] ?? '?'
-    console.log(`tiercache bench: Node ${process.version}, ${cpus().length} cores, Redis ${redisVersion} on ${server.url}`)
+    console.log(
+      `tiercache bench: Node ${process.version}, ${cpus().length} cores, Redis ${redisVersion} on ${server.url}`,
+    )
     console.log(`${runs} runs × ${timing.time} ms per contender and scenario; ops/s medians\n`)
 
     const getMany = getManyScenario(peers)
@@ -94,6 +113,9 @@ async function main(): Promise<number> {
       ...VALUE_SIZES.flatMap((size) => l2Scenarios(peers, size)),
       ...VALUE_SIZES.flatMap((size) => writeScenarios(peers, size)),
       getMany.scenario,
+      ...warmingScenarios(peers),
+
+      ...SESSION_SIZES.flatMap((size) => sessionScenarios(peers, size)),
     ].filter((s) => selected(s.id))
 
     const results: ScenarioResult[] = []
@@ -108,6 +130,8 @@ async function main(): Promise<number> {
     if (selected('stampede')) facts.push(...(await stampede(peers, 3)))
     // Issue 3: p50/p99 over at least 1,000 writes.
     if (selected('invalidation')) facts.push(...(await invalidationDelay(server.url, 1000, notes)))
+    // Issue 16: tiercache/http under autocannon, a real server in a child process.
+    if (selected('http')) facts.push(...(await httpScenario(server.url, { duration: 1.5, runs: 5, connections: 50 })))
 
     const report: Results = {
       date: new Date().toISOString(),
@@ -115,7 +139,14 @@ async function main(): Promise<number> {
       platform: `${process.platform} ${process.arch}`,
       cpus: cpus().length,
       redis: `Redis ${redisVersion}`,
-      settings: { runs, timeMs: timing.time, warmupMs: timing.warmupTime, ttlMs: TTL_MS, l1Entries: L1_ENTRIES, filter: args.filter ?? null },
+      settings: {
+        runs,
+        timeMs: timing.time,
+        warmupMs: timing.warmupTime,
+        ttlMs: TTL_MS,
+        l1Entries: L1_ENTRIES,
+        filter: args.filter ?? null,
+      },
       scenarios: results,
       facts,
       notes,
@@ -134,7 +165,9 @@ async function main(): Promise<number> {
     const svg = renderChart(report)
     writeFileSync(join(dir, 'bench.svg'), svg)
     if (args.svg !== undefined) writeFileSync(args.svg, svg)
-    console.log(`results: ${join(dir, 'latest.json')}, chart: ${join(dir, 'bench.svg')}${args.svg === undefined ? '' : ` and ${args.svg}`}`)
+    console.log(
+      `results: ${join(dir, 'latest.json')}, chart: ${join(dir, 'bench.svg')}${args.svg === undefined ? '' : ` and ${args.svg}`}`,
+    )
 
     const missed = budget.filter((line) => line.pass === false)
     if (args.check && missed.length > 0) {

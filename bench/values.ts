@@ -26,7 +26,14 @@ export interface BenchValue {
 
 /** A record whose msgpack encoding is `size` (within a few bytes). */
 export function makeValue(size: ValueSize): BenchValue {
-  const base: BenchValue = { id: 4242, name: 'product-4242', price: 19.99, inStock: true, tags: ['shop', 'sale'], body: '' }
+  const base: BenchValue = {
+    id: 4242,
+    name: 'product-4242',
+    price: 19.99,
+    inStock: true,
+    tags: ['shop', 'sale'],
+    body: '',
+  }
   const packr = benchPackr()
   const overhead = packr.pack(base).length
   const pad = Math.max(0, TARGET_BYTES[size] - overhead - 2)

@@ -6,6 +6,7 @@
  */
 import { Redis } from 'ioredis'
 import { createCache, type RedisClient } from '../src/index.js'
+import { embeddedRedis } from './embedded_redis.js'
 
 async function connect(): Promise<{ redis: RedisClient; where: string; close: () => void }> {
   const url = process.env.REDIS_URL
@@ -13,10 +14,12 @@ async function connect(): Promise<{ redis: RedisClient; where: string; close: ()
     const redis = new Redis(url, { maxRetriesPerRequest: 1 })
     return { redis, where: `Redis at ${url}`, close: () => redis.disconnect() }
   }
-  // ioredis-mock is a devDependency, loaded only for the embedded demo.
-  const { default: RedisMock } = await import('ioredis-mock')
-  const redis = new RedisMock() as unknown as Redis
-  return { redis, where: 'an embedded in-process Redis (ioredis-mock; set REDIS_URL for a real one)', close: () => redis.disconnect() }
+  const redis = await embeddedRedis()
+  return {
+    redis,
+    where: 'an embedded in-process Redis (ioredis-mock; set REDIS_URL for a real one)',
+    close: () => redis.disconnect(),
+  }
 }
 
 const { redis, where, close } = await connect()
@@ -26,6 +29,8 @@ console.log(`tiercache demo on ${where}\n`)
 const namespace = `demo-${process.pid}`
 const serverA = createCache({ redis, namespace, ttl: '10m', l1: { maxEntries: 1000 } })
 const serverB = createCache({ redis, namespace, ttl: '10m', l1: { maxEntries: 1000 } })
+// As an app does at startup, before it takes traffic: wait until Redis answers and the bus hears invalidations.
+await Promise.all([serverA.ready(), serverB.ready()])
 
 let dbCalls = 0
 async function loadProduct(id: number): Promise<{ id: number; name: string; price: bigint; updated: Date }> {
@@ -38,7 +43,11 @@ async function loadProduct(id: number): Promise<{ id: number; name: string; pric
 const p1 = await serverA.getOrSet('product:1', () => loadProduct(1), { ttl: '1h' })
 const p1b = await serverB.getOrSet('product:1', () => loadProduct(1))
 console.log('1. getOrSet on A, then on B:', p1b, `(database calls: ${dbCalls}; Date and BigInt survive the trip)`)
-console.log('   same value on both servers:', JSON.stringify(p1, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)) === JSON.stringify(p1b, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)))
+console.log(
+  '   same value on both servers:',
+  JSON.stringify(p1, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)) ===
+    JSON.stringify(p1b, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)),
+)
 
 // 2. Stampede protection: 100 concurrent requests for a cold key run the loader once.
 dbCalls = 0

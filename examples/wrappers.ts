@@ -1,7 +1,11 @@
 // Runnable: `npx tsx examples/wrappers.ts` (L1 only), or with REDIS_URL=redis://… to use Redis.
 import { cached, cachedMethod, createCache } from '../src/index.js'
 
-const cache = createCache({ namespace: 'example', ttl: '10m', ...(process.env.REDIS_URL && { redis: process.env.REDIS_URL }) })
+const cache = createCache({
+  namespace: 'example',
+  ttl: '10m',
+  ...(process.env.REDIS_URL && { redis: process.env.REDIS_URL }),
+})
 
 interface User {
   id: number

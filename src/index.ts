@@ -3,10 +3,20 @@ export { Cache, type SetManyEntry } from './cache/cache.js'
 export type { CacheHealth } from './cache/introspection.js'
 export { cached, type CachedFunction, type CachedOptions } from './wrappers/cached.js'
 export { cachedMethod, type CacheSource, type CachedMethodDecorator } from './wrappers/decorators.js'
-export type { CacheOptions, BusOptions, L1Options, L2Options, SetOptions, GetOrSetOptions, CounterOptions, WriteErrorPolicy } from './cache/options.js'
+export type {
+  CacheOptions,
+  BusOptions,
+  L1Options,
+  L2Options,
+  SetOptions,
+  GetOrSetOptions,
+  CounterOptions,
+  WriteErrorPolicy,
+} from './cache/options.js'
 export { msgpackCodec, jsonCodec, type Codec } from './codec/codec.js'
 export * from './errors.js'
 export type { Duration } from './internal/duration.js'
 export type { CacheEvents, CacheEventName, CacheListener } from './observability/events.js'
 export type { CacheStats } from './observability/stats.js'
-export type { RedisClient } from './tiers/redis_tier.js'
+export type { RedisClient, RedisInput } from './redis/connection.js'
+export { DEFAULTS } from './cache/defaults.js'

@@ -24,7 +24,9 @@ export function getManyScenario(peers: Peers): GetMany {
   const rawKeys = keys.map((key) => `raw:${key}`)
   const { tiercacheL2, raw, bentoL2, cmL2 } = peers
   const rawGetMany = async (): Promise<unknown[]> =>
-    (await raw.redis.mgetBuffer(...rawKeys)).map((bytes) => (bytes === null ? undefined : (raw.packr.unpack(bytes) as unknown)))
+    (await raw.redis.mgetBuffer(...rawKeys)).map((bytes) =>
+      bytes === null ? undefined : (raw.packr.unpack(bytes) as unknown),
+    )
   const bentoGetMany = (): Promise<unknown[]> => Promise.all(keys.map((key) => bentoL2.get({ key })))
   const calls: Record<string, () => Promise<unknown[]>> = {
     tiercache: () => tiercacheL2.getMany(keys),
@@ -85,8 +87,14 @@ export function getManyScenario(peers: Peers): GetMany {
       for (const [contender, call] of Object.entries(calls)) {
         // Fewest of three: a bus heartbeat from another instance may land in one window.
         let commands = Infinity
-        for (let attempt = 0; attempt < 3; attempt++) commands = Math.min(commands, await commandsDuring(raw.redis, call))
-        facts.push({ id: 'getmany-roundtrips', title: 'Redis commands per getMany of 100 keys', contender, values: { commands } })
+        for (let attempt = 0; attempt < 3; attempt++)
+          commands = Math.min(commands, await commandsDuring(raw.redis, call))
+        facts.push({
+          id: 'getmany-roundtrips',
+          title: 'Redis commands per getMany of 100 keys',
+          contender,
+          values: { commands },
+        })
       }
       return facts
     },

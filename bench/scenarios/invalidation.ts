@@ -62,7 +62,11 @@ async function delayByPolling(a: Node, b: Node, writes: number): Promise<DelayRe
 function bentoPair(redisUrl: string): [Node, Node] {
   const node = (): Node => {
     const bento = bentoNode(redisUrl)
-    return { write: (key, value) => bento.set({ key, value }), read: (key) => bento.get({ key }), close: () => bento.disconnect() }
+    return {
+      write: (key, value) => bento.set({ key, value }),
+      read: (key) => bento.get({ key }),
+      close: () => bento.disconnect(),
+    }
   }
   return [node(), node()]
 }
@@ -84,14 +88,29 @@ export async function invalidationDelay(redisUrl: string, writes: number, notes:
     if (typeof module.measureInvalidationDelay === 'function') {
       const result = await module.measureInvalidationDelay({ redisUrl, writes })
       facts.push({ id: 'invalidation', title, contender: 'tiercache', values: { ...result } })
-    } else notes.push('bench/invalidation_delay.ts does not export measureInvalidationDelay: tiercache invalidation delay skipped')
+    } else
+      notes.push(
+        'bench/invalidation_delay.ts does not export measureInvalidationDelay: tiercache invalidation delay skipped',
+      )
   } else {
-    notes.push('bench/invalidation_delay.ts is not there yet (it comes with the invalidation bus): tiercache invalidation delay skipped')
+    notes.push(
+      'bench/invalidation_delay.ts is not there yet (it comes with the invalidation bus): tiercache invalidation delay skipped',
+    )
   }
   const pollTitle = 'cross-node invalidation delay, polling B until it returns the new value (ms)'
   const [ta, tb] = tiercachePair(redisUrl)
-  facts.push({ id: 'invalidation', title: pollTitle, contender: 'tiercache', values: { ...(await delayByPolling(ta, tb, writes)) } })
+  facts.push({
+    id: 'invalidation',
+    title: pollTitle,
+    contender: 'tiercache',
+    values: { ...(await delayByPolling(ta, tb, writes)) },
+  })
   const [ba, bb] = bentoPair(redisUrl)
-  facts.push({ id: 'invalidation', title: pollTitle, contender: 'bentocache', values: { ...(await delayByPolling(ba, bb, writes)) } })
+  facts.push({
+    id: 'invalidation',
+    title: pollTitle,
+    contender: 'bentocache',
+    values: { ...(await delayByPolling(ba, bb, writes)) },
+  })
   return facts
 }

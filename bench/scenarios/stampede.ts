@@ -33,7 +33,8 @@ export async function stampede(peers: Peers, runs: number): Promise<Fact[]> {
       const started = performance.now()
       const results = await Promise.all(Array.from({ length: CALLERS }, () => getOrSet(key, factory)))
       times.push(performance.now() - started)
-      if (results.some((result) => result === undefined)) throw new Error(`stampede: ${contender} returned undefined to a caller`)
+      if (results.some((result) => result === undefined))
+        throw new Error(`stampede: ${contender} returned undefined to a caller`)
       worstCalls = Math.max(worstCalls, calls)
     }
     facts.push({

@@ -1,6 +1,7 @@
 /**
- * The invalidation bus: Redis pub/sub that keeps every node's L1 coherent (DESIGN.md, points 3
- * to 5). Installed as the context's `announcer`.
+ * The invalidation bus: Redis pub/sub that keeps every node's L1 coherent (ARCHITECTURE.md,
+ * "The contract", points 3 to 5). It serves a {@link BusHost} (the cache's context) and is
+ * installed as its `announcer`.
  *
  * - Sending: after a write reached Redis, the facade calls `keysChanged`/`prefixCleared`/
  *   `tagsInvalidated`; one compact message per namespace is PUBLISHed on the command
@@ -11,7 +12,7 @@
  *   namespace) from this node's L1 and moves their fences on, so that a read in flight does not
  *   install what it read. Malformed messages are ignored with a `bus:error` event.
  * - Outages: while the subscription is not confirmed (startup, lost connection, restarted
- *   Redis), `ctx.l1Gate` refuses L1 entries installed more than `maxStaleness` ago. When the
+ *   Redis), the L1 gate refuses L1 entries installed more than `maxStaleness` ago. When the
  *   subscription is confirmed again, every L1 is dropped (whatever was missed is gone) and
  *   only then is the gate lifted.
  * - Silent losses (half-open TCP, a frozen server, a NAT dropping an idle flow) never close the
@@ -19,13 +20,45 @@
  *   interval counts as a loss (gate on, reconnect, resubscribe, drop L1).
  * @internal
  */
-import { Cluster, Redis, type RedisOptions } from 'ioredis'
-import type { Announcer, CacheContext } from '../cache/context.js'
+import { Redis, type RedisOptions } from 'ioredis'
 import { BusError } from '../errors.js'
+import type { Events } from '../observability/events.js'
 import type { MemoryEntry } from '../tiers/memory_tier.js'
-import type { RedisClient } from '../tiers/redis_tier.js'
-import { channelOf, channelPattern, decodeMessage, encodeMessage, newOrigin, sameOrigin, type MessageKind } from './message.js'
+import { isClusterClient, OWNED_CLIENT_DEFAULTS, reconnectDelay, type RedisConnection } from '../redis/connection.js'
+import {
+  channelOf,
+  channelPattern,
+  decodeMessage,
+  encodeMessage,
+  newOrigin,
+  sameOrigin,
+  type MessageKind,
+} from './message.js'
 import { PublishQueue } from './publish_queue.js'
+
+/**
+ * What the bus needs from the cache it serves. The cache's context provides it (create_cache.ts);
+ * the bus knows nothing else of the cache.
+ */
+export interface BusHost {
+  readonly connection: RedisConnection
+  /** The cache's key prefix: channels are `<prefix>:bus:<namespace>`. */
+  readonly prefix: string
+  readonly events: Events
+  /** Installs (or, with undefined, lifts) the rule deciding which L1 entries may be served. */
+  setL1Gate(gate: ((entry: MemoryEntry) => boolean) | undefined): void
+  /** Applies an invalidation heard from another node to this node's L1 (and fences reads in flight). */
+  invalidate(namespace: string, kind: MessageKind, items: readonly string[]): void
+  /** Fences every read and fill in flight: what they read may predate an invalidation this node missed. */
+  fenceAll(): void
+  /**
+   * Checks the L1 entries installed before `before` against Redis and drops those that changed (revalidation);
+   * resolves with how many went. Rejects when Redis fails.
+   */
+  revalidate(before: number): Promise<number>
+  /** Drops every L1 entry of every namespace (when revalidation fails); returns how many went. */
+  dropAll(): number
+}
 
 export interface BusSettings {
   maxStaleness: number
@@ -42,38 +75,45 @@ export interface OutgoingMessage {
 
 const FIRST_RETRY_DELAY = 50
 
-export class Bus implements Announcer {
+export class Bus {
   /** Names this node on the bus: messages carrying it are its own and are ignored. */
   readonly origin = newOrigin()
-  readonly #ctx: CacheContext
+  readonly #host: BusHost
   readonly #settings: BusSettings
-  readonly #client: RedisClient
+  readonly #connection: RedisConnection
   readonly #queue: PublishQueue
   readonly #prefix: string
   readonly #pattern: string
   readonly #channelStart: number
   #sub: Redis | undefined
+  /** The subscription is confirmed: invalidations are heard (L1 may still be under revalidation). */
+  #listening = false
+  /** Listening, and L1 revalidated: L1 is served without the outage bound. */
   #up = false
   #closed = false
   #retryTimer: NodeJS.Timeout | undefined
   #retryDelay = FIRST_RETRY_DELAY
   #heartbeatTimer: NodeJS.Timeout | undefined
   #awaitingPong = false
-  readonly #gate: (entry: MemoryEntry) => boolean
+  /** Serves only L1 entries installed within `maxStaleness`: the rule while this node may miss invalidations. */
+  readonly #deaf: (entry: MemoryEntry) => boolean
+  /** Counts subscriptions confirmed and lost, so a revalidation that finishes after the next loss is ignored. */
+  #generation = 0
+  readonly #firstUp: Promise<void>
+  #markFirstUp!: () => void
 
-  constructor(ctx: CacheContext, settings: BusSettings) {
-    const l2 = ctx.l2
-    if (l2 === undefined) throw new TypeError('The bus needs Redis')
-    this.#ctx = ctx
+  constructor(host: BusHost, settings: BusSettings) {
+    this.#host = host
     this.#settings = settings
-    this.#client = l2.client
+    this.#connection = host.connection
     this.#queue = new PublishQueue(settings.maxQueue)
-    this.#prefix = ctx.options.prefix
+    this.#prefix = host.prefix
     this.#pattern = channelPattern(this.#prefix)
     this.#channelStart = Buffer.byteLength(channelOf(this.#prefix, ''))
     const bound = settings.maxStaleness
-    this.#gate = bound === 0 ? () => false : (entry) => Date.now() - entry.at <= bound
-    ctx.l1Gate = this.#gate // deaf until the first subscription is confirmed
+    this.#deaf = bound === 0 ? () => false : (entry) => Date.now() - entry.installedAt <= bound
+    this.#firstUp = new Promise((resolve) => (this.#markFirstUp = resolve))
+    host.setL1Gate(this.#deaf) // deaf until the first subscription is confirmed
     this.#connect()
     if (settings.heartbeat > 0) {
       this.#heartbeatTimer = setInterval(this.#beat, settings.heartbeat)
@@ -93,56 +133,66 @@ export class Bus implements Announcer {
 
   // ---------------------------------------------------------------- sending
 
-  keysChanged(keys: readonly string[]): void {
-    for (const [namespace, items] of this.#byNamespace(keys)) this.#publish(namespace, 'keys', items)
+  /**
+   * The message announcing that full Redis keys `keys` (of one namespace) changed. The write sends it in
+   * the same Lua call as itself, so it is acknowledged only together with its announcement.
+   */
+  keysMessage(keys: readonly string[]): OutgoingMessage {
+    const [first, ...others] = this.#byNamespace(keys)
+    if (first === undefined || others.length > 0)
+      throw new TypeError(`Expected keys of one namespace under '${this.#prefix}', got ${keys.length} keys`)
+    return { channel: channelOf(this.#prefix, first[0]), bytes: encodeMessage('keys', this.origin, first[1]) }
   }
 
-  prefixCleared(prefix: string): void {
-    const namespace = this.#namespaceOfPrefix(prefix)
-    if (namespace !== undefined) this.#publish(namespace, 'clear', [])
+  /** The message announcing that entries of the namespace at `prefix` carrying one of `tags` went stale. */
+  tagsMessage(prefix: string, tags: readonly string[]): OutgoingMessage {
+    return {
+      channel: channelOf(this.#prefix, this.#namespaceOf(prefix)),
+      bytes: encodeMessage('tags', this.origin, tags),
+    }
   }
 
-  tagsInvalidated(prefix: string, tags: readonly string[]): void {
-    const namespace = this.#namespaceOfPrefix(prefix)
-    if (namespace !== undefined) this.#publish(namespace, 'tags', tags)
+  /** The message announcing that every key of the namespace at `prefix` went away. */
+  clearMessage(prefix: string): OutgoingMessage {
+    return {
+      channel: channelOf(this.#prefix, this.#namespaceOf(prefix)),
+      bytes: encodeMessage('clear', this.origin, []),
+    }
   }
 
   /**
-   * The messages that announce that full Redis keys `keys` changed, one per namespace, without sending them: for a
-   * caller that puts SET and PUBLISH in one pipeline.
+   * Announces on its own, retried until it is sent, that every key under `prefix` may have gone: for a clear
+   * whose deletes may have landed although it failed before its own announcement.
    */
-  messagesFor(keys: readonly string[]): OutgoingMessage[] {
-    return [...this.#byNamespace(keys)].map(([namespace, items]) => ({
-      channel: channelOf(this.#prefix, namespace),
-      bytes: encodeMessage('keys', this.origin, items),
-    }))
+  prefixCleared(prefix: string): void {
+    this.#publish(this.#namespaceOf(prefix), 'clear', [])
+  }
+
+  #namespaceOf(prefix: string): string {
+    const namespace = this.#namespaceOfPrefix(prefix)
+    if (namespace === undefined) throw new TypeError(`Expected a namespace key prefix, got '${prefix}'`)
+    return namespace
   }
 
   #publish(namespace: string, kind: MessageKind, items: readonly string[]): void {
     if (this.#closed) return
-    this.#send(channelOf(this.#prefix, namespace), encodeMessage(kind, this.origin, items)).then(undefined, (error: unknown) => {
-      this.#queue.add(namespace, kind, items)
-      this.#error('publish', `PUBLISH on ${channelOf(this.#prefix, namespace)} failed (will retry): ${(error as Error).message}`, error)
-      this.#scheduleRetry()
-    })
+    this.#send(channelOf(this.#prefix, namespace), encodeMessage(kind, this.origin, items)).then(
+      undefined,
+      (error: unknown) => {
+        this.#queue.add(namespace, kind, items)
+        this.#error(
+          'publish',
+          `PUBLISH on ${channelOf(this.#prefix, namespace)} failed (will retry): ${(error as Error).message}`,
+          error,
+        )
+        this.#scheduleRetry()
+      },
+    )
   }
 
-  /** PUBLISH with the L2 command timeout. */
-  #send(channel: string, bytes: Buffer): Promise<void> {
-    const timeout = this.#ctx.options.l2?.timeout ?? 0
-    return new Promise((resolve, reject) => {
-      const timer = timeout > 0 ? setTimeout(() => reject(new Error(`no answer within ${timeout} ms`)), timeout) : undefined
-      this.#client.publish(channel, bytes).then(
-        () => {
-          clearTimeout(timer)
-          resolve()
-        },
-        (error: unknown) => {
-          clearTimeout(timer)
-          reject(error as Error)
-        },
-      )
-    })
+  /** PUBLISH through the connection (timeout, circuit breaker). */
+  async #send(channel: string, bytes: Buffer): Promise<void> {
+    await this.#connection.run('PUBLISH', (client) => client.publish(channel, bytes))
   }
 
   #scheduleRetry(): void {
@@ -196,9 +246,9 @@ export class Bus implements Announcer {
 
   #connect(): void {
     if (this.#closed) return
-    const client = this.#client
+    const client = this.#connection.client
     let sub: Redis
-    if (client instanceof Cluster) {
+    if (isClusterClient(client)) {
       // A plain connection to one master: PUBLISH reaches every node of a cluster, and unlike the Cluster's own
       // subscriber, this connection's losses and returns can be seen (and so gated).
       const node = client.nodes('master')[0]
@@ -224,6 +274,8 @@ export class Bus implements Announcer {
       lazyConnect: false,
       connectionName: `tiercache-bus-${this.origin.toString('hex')}`,
       maxRetriesPerRequest: null,
+      retryStrategy: reconnectDelay, // ours, whatever the client it duplicates uses: deaf costs misses everywhere
+      disconnectTimeout: OWNED_CLIENT_DEFAULTS.disconnectTimeout,
     }
   }
 
@@ -232,34 +284,62 @@ export class Bus implements Announcer {
     if (sub === undefined || this.#closed) return
     sub.psubscribe(this.#pattern).then(
       () => this.#confirm(sub),
-      (error: unknown) => this.#error('subscribe', `PSUBSCRIBE ${this.#pattern} failed: ${(error as Error).message}`, error),
+      (error: unknown) =>
+        this.#error('subscribe', `PSUBSCRIBE ${this.#pattern} failed: ${(error as Error).message}`, error),
     )
   }
 
-  /** The subscription is live: from now on every invalidation is heard. Drop what may have been missed, then serve L1. */
+  /**
+   * Resolves once the first subscription is confirmed (and L1 revalidated), or after `ms`, whichever comes first.
+   * Operations that need the bus wait for it at startup, as ioredis queues commands until it is connected.
+   */
+  firstUp(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    // Not unref'd: a process that is waiting for its first answer stays alive for this long at most.
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))
+    return Promise.race([this.#firstUp, bound]).finally(() => clearTimeout(timer))
+  }
+
+  /**
+   * The subscription is live: from now on every invalidation is heard. Reads and fills in flight are fenced (they
+   * may carry what was missed); L1 entries installed before now are served only within `maxStaleness` until they
+   * are revalidated against Redis (dropping what changed), then the gate is lifted.
+   */
   #confirm(sub: Redis): void {
     if (this.#closed || sub !== this.#sub || sub.status !== 'ready') return
-    const ctx = this.#ctx
-    ctx.fences.invalidateAll()
-    let dropped = 0
-    for (const scope of ctx.scopes.values()) {
-      dropped += scope.l1?.entries ?? 0
-      scope.l1?.clear()
+    const host = this.#host
+    host.fenceAll()
+    this.#listening = true
+    const generation = ++this.#generation
+    const since = Date.now()
+    const deaf = this.#deaf
+    host.setL1Gate((entry) => entry.installedAt >= since || deaf(entry))
+    const finish = (dropped: number): void => {
+      if (generation !== this.#generation || this.#closed) return
+      this.#up = true
+      host.setL1Gate(undefined)
+      host.events.emit('bus:state', { state: 'up', dropped })
+      this.#markFirstUp()
     }
-    this.#up = true
-    if (ctx.l1Gate === this.#gate) ctx.l1Gate = undefined
-    ctx.events.emit('bus:state', { state: 'up', dropped })
+    host.revalidate(since).then(finish, (error: unknown) => {
+      this.#error('connection', `revalidation failed, dropping L1 instead: ${(error as Error).message}`, error)
+      if (generation === this.#generation) finish(host.dropAll())
+    })
   }
 
   readonly #beat = (): void => {
     const sub = this.#sub
-    if (sub === undefined || !this.#up || this.#closed) {
+    if (sub === undefined || !this.#listening || this.#closed) {
       this.#awaitingPong = false
       return
     }
     if (this.#awaitingPong) {
       this.#awaitingPong = false
-      this.#error('connection', `bus subscriber did not answer a PING within ${this.#settings.heartbeat} ms: reconnecting`, undefined)
+      this.#error(
+        'connection',
+        `bus subscriber did not answer a PING within ${this.#settings.heartbeat} ms: reconnecting`,
+        undefined,
+      )
       this.#down()
       sub.disconnect(true) // 'ready' again later: resubscribe, drop L1, lift the gate
       return
@@ -274,10 +354,12 @@ export class Bus implements Announcer {
   }
 
   readonly #down = (): void => {
-    if (!this.#up || this.#closed) return
+    if (!this.#listening || this.#closed) return
+    this.#listening = false
     this.#up = false
-    this.#ctx.l1Gate = this.#gate
-    this.#ctx.events.emit('bus:state', { state: 'down', dropped: 0 })
+    this.#generation++
+    this.#host.setL1Gate(this.#deaf)
+    this.#host.events.emit('bus:state', { state: 'down', dropped: 0 })
   }
 
   readonly #receive = (_pattern: string, channel: Buffer, raw: Buffer): void => {
@@ -290,31 +372,13 @@ export class Bus implements Announcer {
     }
     if (sameOrigin(message, this.origin)) return
     const namespace = channel.toString('utf8', this.#channelStart) // after '<prefix>:bus:'
-    this.apply(namespace, message.kind, message.items)
-  }
-
-  /** Applies an invalidation heard from another node. @internal (exported for tests) */
-  apply(namespace: string, kind: MessageKind, items: readonly string[]): void {
-    const ctx = this.#ctx
-    const scope = ctx.scopes.get(namespace)
-    if (scope !== undefined) {
-      if (kind === 'keys') {
-        for (const key of items) {
-          ctx.fences.invalidate(scope.prefix + key)
-          scope.l1?.delete(key)
-        }
-      } else {
-        ctx.fences.invalidateAll()
-        if (kind === 'clear') scope.l1?.clear()
-        else scope.l1?.deleteTagged(new Set(items))
-      }
-    }
-    ctx.events.emit('bus:message', { namespace, kind, items })
+    this.#host.invalidate(namespace, message.kind, message.items)
+    this.#host.events.emit('bus:message', { namespace, kind: message.kind, items: message.items })
   }
 
   #error(operation: 'publish' | 'receive' | 'subscribe' | 'connection', message: string, cause: unknown): void {
     if (this.#closed && operation !== 'publish') return
-    this.#ctx.events.emit('bus:error', { operation, error: new BusError(message, { cause }) })
+    this.#host.events.emit('bus:error', { operation, error: new BusError(message, { cause }) })
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -324,13 +388,19 @@ export class Bus implements Announcer {
     const lost = this.#queue.size
     if (lost > 0) this.#error('publish', `closed with ${lost} invalidations not yet published`, undefined)
     this.#closed = true
+    this.#markFirstUp() // nobody waits for a subscription that will never come
     clearTimeout(this.#retryTimer)
     clearInterval(this.#heartbeatTimer)
-    if (this.#ctx.l1Gate === this.#gate) this.#ctx.l1Gate = undefined
+    this.#host.setL1Gate(undefined)
     const sub = this.#sub
     this.#sub = undefined
     if (sub === undefined) return
-    await Promise.race([sub.quit().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1000).unref())])
+    // A connected subscriber says goodbye (bounded); one still trying to connect stops at once, not after its timer.
+    if (sub.status === 'ready')
+      await Promise.race([
+        sub.quit().catch(() => undefined),
+        new Promise((resolve) => setTimeout(resolve, 1000).unref()),
+      ])
     sub.disconnect()
   }
 }

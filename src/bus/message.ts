@@ -72,7 +72,8 @@ export class MessageError extends Error {}
 
 /** Decodes a message. Throws {@link MessageError} for anything that is not a well-formed message of ours. */
 export function decodeMessage(raw: Buffer): BusMessage {
-  if (raw.length < HEADER_BYTES + 1 || raw[0] !== MAGIC_0 || raw[1] !== MAGIC_1) throw new MessageError('not a tiercache bus message')
+  if (raw.length < HEADER_BYTES + 1 || raw[0] !== MAGIC_0 || raw[1] !== MAGIC_1)
+    throw new MessageError('not a tiercache bus message')
   if (raw[2] !== VERSION) throw new MessageError(`unknown bus message version ${raw[2]}`)
   const kind = KINDS[raw[3] as number]
   if (kind === undefined) throw new MessageError(`unknown bus message kind ${raw[3]}`)

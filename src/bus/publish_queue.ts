@@ -54,7 +54,8 @@ export class PublishQueue {
   /** Everything pending, grouped into one batch per namespace and kind; the queue is empty afterwards. */
   drain(): PendingBatch[] {
     const batches = new Map<string, PendingBatch>()
-    for (const namespace of this.#cleared) batches.set(`clear\u0000${namespace}`, { namespace, kind: 'clear', items: [] })
+    for (const namespace of this.#cleared)
+      batches.set(`clear\u0000${namespace}`, { namespace, kind: 'clear', items: [] })
     for (const { namespace, kind, item } of this.#pending.values()) {
       const id = `${kind}\u0000${namespace}`
       const batch = batches.get(id)

@@ -1,20 +1,31 @@
 import { carriesTags } from '../codec/envelope.js'
-import { invalidateTags } from '../tags/tag_store.js'
+import { filterByTags, invalidateTags } from './tags.js'
 import { CacheClosedError } from '../errors.js'
 import { describe } from '../internal/describe.js'
 import { parseDuration, type Duration } from '../internal/duration.js'
 import type { CacheEventName, CacheListener } from '../observability/events.js'
 import type { CacheStats } from '../observability/stats.js'
-import { incrementLocal, incrementShared } from './counters.js'
+import { incrementLocal, incrementShared } from './increment.js'
 import { healthOf, statsOf, waitReady, type CacheHealth } from './introspection.js'
 import type { MemoryEntry, MemoryTier } from '../tiers/memory_tier.js'
 import { cached, type CachedFunction, type CachedOptions, type NoInferArgs } from '../wrappers/cached.js'
 import type { CacheContext, Scope } from './context.js'
 import { getOrSetMiss, refreshAhead } from './factory_runner.js'
+import { registerScope } from './internals.js'
+import { writeToL2 } from './l2_write.js'
 import { resolveFill } from './fill_options.js'
-import { checkNamespace, type CounterOptions, type GetOrSetOptions, type SetOptions } from './options.js'
-import { acceptL2, emitMiss, readL2, reportL2Error } from './read_path.js'
-import { announcementFor, checkTags, dropLocal, mayHaveLanded, prepare, writeEntries, type Prepared } from './write_path.js'
+import { DEFAULTS } from './defaults.js'
+import {
+  checkCounterOptions,
+  checkNamespace,
+  checkSetOptions,
+  type CounterOptions,
+  type GetOrSetOptions,
+  type SetOptions,
+} from './options.js'
+import { acceptL2, readL2 } from './read_path.js'
+import { emitMiss, reportL2Error } from './reporting.js'
+import { announceFor, checkTags, dropLocal, prepare, writeEntries, type Prepared } from './write_path.js'
 
 /** One entry of `setMany`. */
 export interface SetManyEntry<T = unknown> extends SetOptions {
@@ -42,6 +53,7 @@ export class Cache {
     this.#scope = context.scope(namespace)
     this.#l1 = this.#scope.l1
     this.#shortKey = Math.floor(context.options.maxKeyBytes / 3)
+    registerScope(this, this.#scope)
   }
 
   // ---------------------------------------------------------------- reads
@@ -49,12 +61,14 @@ export class Cache {
   /** The value at `key`, or `undefined` on a miss. Redis failures are misses (and `l2:error` events). */
   async get<T = unknown>(key: string): Promise<T | undefined> {
     const hit = this.#l1Hit(key)
-    if (hit !== undefined) return hit.v as T
+    if (hit !== undefined) return hit.value as T
+    this.#open()
     if (this.#ctx.l2 === undefined) {
       emitMiss(this.#ctx, this.name, key)
       return undefined
     }
-    return (await readL2(this.#scope, this.#k(key), key))?.value as T | undefined
+    if (this.#ctx.startup !== undefined) await this.#ctx.startup // until this node hears invalidations (bounded)
+    return (await readL2(this.#scope, this.#redisKey(key), key))?.value as T | undefined
   }
 
   /** True when `get(key)` would return a value. */
@@ -70,16 +84,19 @@ export class Cache {
    * returned but not cached. See {@link GetOrSetOptions} for grace, timeouts, refresh ahead and locks.
    */
   async getOrSet<T>(key: string, factory: () => T | Promise<T>, options?: GetOrSetOptions<NoInfer<T>>): Promise<T> {
-    const hit = this.#l1Hit(key)
+    if (typeof factory !== 'function')
+      throw new TypeError(`Expected \`factory\` to be a function, got ${describe(factory)}`)
+    const hit = options?.forceFresh === true ? this.#l1Miss(key) : this.#l1Hit(key)
     if (hit !== undefined) {
-      // Only entries written with refreshAhead carry `g` and reach the clock here.
-      if (hit.g === undefined || hit.g > Date.now() || typeof factory !== 'function') return hit.v as T
-      refreshAhead(this.#scope, this.#k(key), key, factory, resolveFill(this.#ctx.options.ttl, options))
-      return hit.v as T
+      // Only entries written with grace or refreshAhead carry `reviewAt` and reach the clock here.
+      if (hit.reviewAt === undefined || hit.reviewAt > Date.now()) return hit.value as T
+      refreshAhead(this.#scope, this.#redisKey(key), key, factory, resolveFill(this.#ctx.options.ttl, options))
+      return hit.value as T
     }
-    if (typeof factory !== 'function') throw new TypeError(`Expected \`factory\` to be a function, got ${describe(factory)}`)
+    this.#open()
     const resolved = resolveFill(this.#ctx.options.ttl, options)
-    return getOrSetMiss(this.#scope, this.#k(key), key, factory, resolved)
+    if (this.#ctx.startup !== undefined) await this.#ctx.startup // until this node hears invalidations (bounded)
+    return getOrSetMiss(this.#scope, this.#redisKey(key), key, factory, resolved)
   }
 
   /**
@@ -97,21 +114,28 @@ export class Cache {
   async getMany<T = unknown>(keys: readonly string[]): Promise<Array<T | undefined>> {
     if (!Array.isArray(keys)) throw new TypeError(`Expected \`keys\` to be an array of strings, got ${describe(keys)}`)
     const ctx = this.#ctx
-    const out = new Array<T | undefined>(keys.length)
+    const out = new Array<T | undefined>(keys.length).fill(undefined) // dense: misses are `undefined`, not holes
     const missing: number[] = []
     for (let i = 0; i < keys.length; i++) {
       const hit = this.#l1Hit(keys[i] as string)
-      if (hit !== undefined) out[i] = hit.v as T
+      if (hit !== undefined) out[i] = hit.value as T
       else missing.push(i)
     }
-    const l2 = ctx.l2
-    if (missing.length === 0 || l2 === undefined) return out
+    if (missing.length === 0) return out
     this.#open()
-    const ks = missing.map((i) => this.#k(keys[i]))
+    const l2 = ctx.l2
+    if (l2 === undefined) return out
+    await this.#ctx.startup // until this node hears invalidations (bounded)
+    const ks = missing.map((i) => this.#redisKey(keys[i]))
     const tickets = this.#l1 === undefined ? undefined : ks.map((k) => ctx.fences.enter(k))
     try {
       let raws = await l2.mget(ks)
-      if (ctx.tagFilter !== undefined && raws.some(carriesTags)) raws = await ctx.tagFilter(this.#scope, raws)
+      if (raws.some(carriesTags))
+        raws = await filterByTags(
+          this.#scope,
+          raws,
+          missing.map((i) => keys[i] as string),
+        )
       const now = Date.now()
       for (let j = 0; j < missing.length; j++) {
         const i = missing[j] as number
@@ -133,21 +157,30 @@ export class Cache {
    * (it means "miss"; use `delete`). When Redis fails, see `l2.onWriteError`.
    */
   async set(key: string, value: unknown, options?: SetOptions): Promise<void> {
+    if (options !== undefined) checkSetOptions(options)
     const prepared = this.#prepare(key, value, options)
     this.#open()
-    await writeEntries(this.#scope, [prepared], true)
+    await this.#ctx.startup // until this node hears invalidations (bounded)
+    await writeEntries(this.#scope, [prepared])
   }
 
-  /** Writes many entries: every entry is validated and encoded before anything is written; the L2 part is one pipeline. */
+  /**
+   * Writes many entries: every entry is validated and encoded before anything is written; the L2 part is one
+   * pipeline.
+   */
   async setMany(entries: ReadonlyArray<SetManyEntry>): Promise<void> {
-    if (!Array.isArray(entries)) throw new TypeError(`Expected \`entries\` to be an array of { key, value }, got ${describe(entries)}`)
+    if (!Array.isArray(entries))
+      throw new TypeError(`Expected \`entries\` to be an array of { key, value }, got ${describe(entries)}`)
     const prepared = entries.map((entry: SetManyEntry) => {
-      if (typeof entry !== 'object' || entry === null) throw new TypeError(`Expected each entry to be { key, value }, got ${describe(entry)}`)
+      if (typeof entry !== 'object' || entry === null)
+        throw new TypeError(`Expected each entry to be { key, value }, got ${describe(entry)}`)
+      checkSetOptions(entry, true)
       return this.#prepare(entry.key, entry.value, entry)
     })
     if (prepared.length === 0) return
     this.#open()
-    await writeEntries(this.#scope, prepared, true)
+    await this.#ctx.startup // until this node hears invalidations (bounded)
+    await writeEntries(this.#scope, prepared)
   }
 
   /** Removes `key` from every tier (and, with the bus, from every node's L1). Resolves with whether it existed. */
@@ -163,30 +196,27 @@ export class Cache {
 
   /** Gives an existing entry a new time to live. Resolves with whether the key existed. */
   async expire(key: string, ttl: Duration): Promise<boolean> {
-    const k = this.#k(key)
+    const k = this.#redisKey(key)
     const ms = parseDuration(ttl, 'ttl')
     const ctx = this.#ctx
     const l1 = this.#l1
     const expiresAt = Date.now() + ms
+    this.#open()
     if (ctx.l2 === undefined) {
       const hit = l1?.get(key)
       if (hit === undefined || l1 === undefined) return false
-      l1.set(key, { ...hit, e: expiresAt }, ms, l1.sizeOf(key))
+      l1.set(key, { ...hit, expiresAt }, ms, l1.sizeOf(key))
       return true
     }
-    this.#open()
-    let existed: boolean
-    try {
-      existed = await ctx.l2.expire(k, expiresAt, ms)
-    } catch (error) {
-      dropLocal(this.#scope, [{ k, key }])
-      reportL2Error(ctx, 'expire', key, error)
-      if (mayHaveLanded(error)) ctx.announcer?.keysChanged([k])
-      if (ctx.options.l2?.onWriteError === 'throw') throw error
-      return false
-    }
-    dropLocal(this.#scope, [{ k, key }])
-    ctx.announcer?.keysChanged([k])
+    await this.#ctx.startup // until this node hears invalidations (bounded)
+    const drop = (): void => dropLocal(this.#scope, [{ k, key }])
+    // The new expiry and its announcement are one Lua call: if it lands late, it announces itself.
+    const existed = await writeToL2(
+      ctx,
+      { operation: 'expire', key, throws: 'onWriteError', beforeThrow: drop, fallback: () => (drop(), false) },
+      (tier) => tier.expire(k, expiresAt, ms, announceFor(ctx)),
+    )
+    drop()
     return existed
   }
 
@@ -197,12 +227,14 @@ export class Cache {
    * back to L1: a counter that only one server sees is what it exists to avoid.
    */
   async incr(key: string, by = 1, options?: CounterOptions): Promise<number> {
-    const k = this.#k(key)
+    const k = this.#redisKey(key)
     if (!Number.isSafeInteger(by)) throw new TypeError(`Expected \`by\` to be a safe integer, got ${describe(by)}`)
+    if (options !== undefined) checkCounterOptions(options)
     const ttl = this.#ttl(options)
     const ctx = this.#ctx
-    if (ctx.l2 === undefined) return incrementLocal(this.#l1 as MemoryTier, key, by, ttl)
     this.#open()
+    if (ctx.l2 === undefined) return incrementLocal(this.#l1 as MemoryTier, key, by, ttl)
+    await this.#ctx.startup // until this node hears invalidations (bounded)
     return incrementShared(this.#scope, k, key, by, ttl)
   }
 
@@ -215,22 +247,33 @@ export class Cache {
   /** Removes every key of this namespace (not of child namespaces) from Redis (SCAN, never KEYS) and L1. */
   async clear(): Promise<void> {
     const ctx = this.#ctx
+    this.#open()
     ctx.fences.invalidateAll()
     this.#l1?.clear()
     let deleted = 0
     if (ctx.l2 !== undefined) {
-      this.#open()
-      try {
-        deleted = await ctx.l2.deleteMatching(`${escapeGlob(this.#scope.prefix)}*`)
-      } catch (error) {
-        reportL2Error(ctx, 'clear', undefined, error)
-        if (mayHaveLanded(error)) ctx.announcer?.prefixCleared(this.#scope.prefix)
-        if (ctx.options.l2?.onWriteError === 'throw') throw error
-      }
+      await this.#ctx.startup // until this node hears invalidations (bounded)
+      const prefix = this.#scope.prefix
+      // Entries and their leases go (fills in flight anywhere can no longer be written), then the clear is
+      // announced; it resolves only once both are done. If it fails half-way, the announcement is retried.
+      deleted = await writeToL2(
+        ctx,
+        {
+          operation: 'clear',
+          throws: 'onWriteError',
+          announce: () => ctx.announcer?.prefixCleared(prefix),
+          fallback: () => 0,
+        },
+        async (tier) => {
+          const count = await tier.deleteMatching(prefix)
+          const announcer = ctx.announcer
+          if (announcer !== undefined) await tier.publish(announcer.clearMessage(prefix))
+          return count
+        },
+      )
       // Reads in flight during the scan may have promoted keys since: drop them too.
       ctx.fences.invalidateAll()
       this.#l1?.clear()
-      ctx.announcer?.prefixCleared(this.#scope.prefix)
     }
     ctx.events.emit('cleared', { namespace: this.name, deleted })
   }
@@ -241,7 +284,8 @@ export class Cache {
    */
   async invalidateTags(tags: readonly string[]): Promise<void> {
     const checked = checkTags(tags)
-    if (this.#ctx.l2 !== undefined) this.#open()
+    this.#open()
+    await this.#ctx.startup // until this node hears invalidations (bounded)
     await invalidateTags(this.#scope, checked)
   }
 
@@ -257,10 +301,10 @@ export class Cache {
    * Resolves once Redis answers and, with the bus, this node's subscription is confirmed: from then
    * on it hears every invalidation and L1 serves without the outage bound (`bus.maxStaleness`).
    * Useful at startup and in readiness probes. Rejects with the L2 error when Redis does not answer,
-   * or with `L2UnavailableError` when the subscription is not confirmed within `timeout`.
+   * or with `ReadyTimeoutError` (`E_NOT_READY`) when Redis and the subscription are not both there within `timeout`.
    * @param timeout how long to wait. @default '5s'
    */
-  async ready(timeout: Duration = '5s'): Promise<void> {
+  async ready(timeout: Duration = DEFAULTS.readyTimeout): Promise<void> {
     const ms = parseDuration(timeout, 'timeout')
     this.#open()
     await waitReady(this.#ctx, ms)
@@ -287,19 +331,12 @@ export class Cache {
     return this
   }
 
-  /** Closes the Redis connections tiercache opened (not clients you passed in), for this cache and all its namespaces. */
+  /**
+   * Closes the Redis connections tiercache opened (not clients you passed in), for this cache and all its
+   * namespaces.
+   */
   async close(): Promise<void> {
     await this.#ctx.close()
-  }
-
-  /** @internal The namespace's scope, for the modules that extend the facade (bus, wrappers). */
-  get scope(): Scope {
-    return this.#scope
-  }
-
-  /** @internal The full Redis key for `key`. */
-  redisKey(key: string): string {
-    return this.#k(key)
   }
 
   // ---------------------------------------------------------------- internals
@@ -311,8 +348,12 @@ export class Cache {
     if (l1 === undefined) return undefined
     const ctx = this.#ctx
     const hit = l1.get(key)
-    // An entry kept in grace (it carries `g`) outlives its logical expiry: past it, it is a miss here.
-    if (hit !== undefined && (hit.g === undefined || hit.e > Date.now()) && (ctx.l1Gate === undefined || ctx.l1Gate(hit))) {
+    // An entry kept in grace (it carries `reviewAt`) outlives its logical expiry: past it, it is a miss here.
+    if (
+      hit !== undefined &&
+      (hit.reviewAt === undefined || hit.expiresAt > Date.now()) &&
+      (ctx.l1Gate === undefined || ctx.l1Gate(hit))
+    ) {
       ctx.counters.l1Hits++
       if (ctx.events.hitMissWatched) ctx.events.emit('hit', { namespace: this.name, key, layer: 'l1' })
       return hit
@@ -321,16 +362,24 @@ export class Cache {
     return undefined
   }
 
+  /** Validates `key` for a call that skips L1 (`forceFresh`). */
+  #l1Miss(key: string): undefined {
+    if (typeof key !== 'string' || key.length === 0 || key.length > this.#shortKey) this.#checkKey(key)
+    return undefined
+  }
+
   #checkKey(key: unknown): void {
     if (typeof key !== 'string' || key.length === 0)
       throw new TypeError(`Expected \`key\` to be a non-empty string, got ${describe(key)}`)
     const bytes = Buffer.byteLength(key)
     if (bytes > this.#ctx.options.maxKeyBytes)
-      throw new TypeError(`Expected \`key\` to be at most ${this.#ctx.options.maxKeyBytes} bytes (maxKeyBytes), got ${bytes} bytes`)
+      throw new TypeError(
+        `Expected \`key\` to be at most ${this.#ctx.options.maxKeyBytes} bytes (maxKeyBytes), got ${bytes} bytes`,
+      )
   }
 
   /** Validates `key` and returns its full Redis key. */
-  #k(key: unknown): string {
+  #redisKey(key: unknown): string {
     if (typeof key !== 'string' || key.length === 0 || key.length > this.#shortKey) this.#checkKey(key)
     return this.#scope.prefix + (key as string)
   }
@@ -340,31 +389,31 @@ export class Cache {
   }
 
   #prepare(key: string, value: unknown, options: SetOptions | undefined): Prepared {
-    const k = this.#k(key)
+    const k = this.#redisKey(key)
     const tags = options?.tags === undefined ? undefined : checkTags(options.tags)
     return prepare(this.#ctx, k, key, value, this.#ttl(options), tags)
   }
 
   #open(): void {
-    if (this.#ctx.closed) throw new CacheClosedError('The cache is closed')
+    if (this.#ctx.closed) throw new CacheClosedError()
   }
 
   async #delete(keys: readonly string[]): Promise<number> {
-    const items = keys.map((key) => ({ k: this.#k(key), key }))
+    const items = keys.map((key) => ({ k: this.#redisKey(key), key }))
     const ctx = this.#ctx
     let existed = 0
+    this.#open()
     if (ctx.l2 !== undefined) {
-      this.#open()
-      try {
-        const ks = items.map((item) => item.k)
-        const announcer = ctx.announcer
-        existed = announcer === undefined ? await ctx.l2.del(ks) : await ctx.l2.delAndAnnounce(ks, (keys) => announcementFor(announcer, keys))
-      } catch (error) {
-        dropLocal(this.#scope, items)
-        reportL2Error(ctx, 'delete', undefined, error) // if it lands late, its Lua call announces it
-        if (ctx.options.l2?.onWriteError === 'throw') throw error
-        return 0
-      }
+      await this.#ctx.startup // until this node hears invalidations (bounded)
+      const ks = items.map((item) => item.k)
+      const drop = (): void => dropLocal(this.#scope, items)
+      // No separate announcement on failure: the Lua call carries it, so if it lands late it announces itself.
+      existed = await writeToL2(
+        ctx,
+        { operation: 'delete', throws: 'onWriteError', beforeThrow: drop, fallback: () => (drop(), -1) },
+        (tier) => tier.del(ks, announceFor(ctx)),
+      )
+      if (existed < 0) return 0
     } else {
       for (const key of keys) if (this.#l1?.get(key) !== undefined) existed++
     }
@@ -373,9 +422,4 @@ export class Cache {
     ctx.events.emit('deleted', { namespace: this.name, keys })
     return existed
   }
-
-}
-
-function escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, '\\$&')
 }

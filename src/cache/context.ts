@@ -1,30 +1,32 @@
-import { Events } from '../observability/events.js'
-import { Counters } from '../observability/stats.js'
-import { MemoryTier } from '../tiers/memory_tier.js'
-import { RedisTier, type Announcement } from '../tiers/redis_tier.js'
-import { Fences } from './fences.js'
-import type { MemoryEntry } from '../tiers/memory_tier.js'
-import type { ResolvedOptions } from './options.js'
-import { CacheError, L2CommandError } from '../errors.js'
-import type { LockWaiters } from '../locks/lock_waiters.js'
-
 /**
- * Where the facade tells the rest of the cluster that keys changed. The bus implements it;
- * calls are fire-and-forget and report their own failures as events.
+ * What a cache and all of its namespaces share (options, tiers, events, counters, fences, the
+ * factory runs in flight), and the one-namespace view of it (`Scope`). Shared services only: the
+ * logic lives in the modules that use them.
  * @internal
  */
+import type { LockWaiters } from '../locks/lock_waiters.js'
+import { Events } from '../observability/events.js'
+import { Counters } from '../observability/stats.js'
+import { RedisConnection } from '../redis/connection.js'
+import { MemoryStore, type MemoryEntry, type MemoryTier } from '../tiers/memory_tier.js'
+import { RedisTier, type Announcement } from '../tiers/redis_tier.js'
+import { Fences, type Ticket } from './fences.js'
+import type { ResolvedOptions } from './options.js'
+
+/**
+ * How the facade tells the other nodes that keys changed: the bus implements it. Messages are
+ * built here and sent by the write's own Lua call (redis_scripts.ts), so a change is acknowledged
+ * only together with its announcement.
+ */
 export interface Announcer {
-  /** Full Redis keys whose value changed or went away. */
-  keysChanged(keys: readonly string[]): void
-  /** Every key under `prefix` went away. */
+  /** The message announcing that full keys `keys` (of one namespace) changed, sent with the write itself. */
+  keysMessage(keys: readonly string[]): Announcement
+  /** The message announcing that entries of the namespace at `prefix` carrying one of `tags` went stale. */
+  tagsMessage(prefix: string, tags: readonly string[]): Announcement
+  /** The message announcing that every key of the namespace at `prefix` went away. */
+  clearMessage(prefix: string): Announcement
+  /** Sends a clear of `prefix` on its own, retried until sent (a clear that may have landed half-way). */
   prefixCleared(prefix: string): void
-  /** Entries of the namespace whose key prefix is `prefix` carrying one of `tags` went stale. */
-  tagsInvalidated(prefix: string, tags: readonly string[]): void
-  /**
-   * The messages announcing that `keys` (full Redis keys) changed, one per namespace, without sending
-   * them: the write path sends them in the same round trip as the write itself.
-   */
-  messagesFor(keys: readonly string[]): Announcement[]
   /** True while this node hears every invalidation (its subscription is confirmed). */
   readonly up: boolean
   close(): Promise<void>
@@ -43,28 +45,43 @@ export interface Scope {
   readonly l1: MemoryTier | undefined
 }
 
-/** What a cache and all of its namespaces share. @internal */
+/**
+ * A factory run others may join, with the fence ticket it took when it started: once an invalidation of its key
+ * moved the fence, its result may predate that invalidation, and a caller that arrives afterwards must not get it.
+ */
+export interface FactoryRun {
+  readonly promise: Promise<unknown>
+  readonly ticket: Ticket
+}
+
+/** What a cache and all of its namespaces share. */
 export interface CacheContext {
   readonly options: ResolvedOptions
   /** Every namespace used so far, by name (so `namespace('x')` twice shares one L1). */
   readonly scopes: Map<string, Scope>
   scope(namespace: string): Scope
+  /** L1: one store (and one bound) for every namespace; undefined with `l1: false`. */
+  readonly l1: MemoryStore | undefined
+  /** The Redis connection (timeouts, circuit breaker, coded errors), or undefined on an L1-only cache. */
+  readonly connection: RedisConnection | undefined
   readonly l2: RedisTier | undefined
   readonly events: Events
   readonly counters: Counters
   readonly fences: Fences
-  /** getOrSet calls in flight, by full key: concurrent misses share one factory run. */
-  readonly inflight: Map<string, Promise<unknown>>
+  /** getOrSet fills in flight, by full key: concurrent misses share one factory run. */
+  readonly inflight: Map<string, FactoryRun>
+  /** Factory runs that outlived their callers (refresh ahead, soft or hard timeout), by full key. */
+  readonly background: Map<string, FactoryRun>
   announcer: Announcer | undefined
   /** Waiters for distributed locks (`getOrSet` with `lock: true`), created on first use. */
   lockWaiters: LockWaiters | undefined
+  /**
+   * Set until the bus's first subscription is confirmed (or a bound passed): operations that reach L2 await it
+   * first, so that nothing is installed in L1 before this node hears invalidations.
+   */
+  startup: Promise<void> | undefined
   /** When set, an L1 entry is served only if this returns true (used while the bus is down). */
   l1Gate: ((entry: MemoryEntry) => boolean) | undefined
-  /**
-   * When set (tags module), L2 reads pass the raw values that carry tags through it: an entry made before one of
-   * its tags was invalidated comes back as `null` (a miss). One extra round trip at most. Rejects with L2 errors.
-   */
-  tagFilter: ((scope: Scope, raws: ReadonlyArray<Buffer | null>) => Promise<Array<Buffer | null>>) | undefined
   closed: boolean
   close(): Promise<void>
 }
@@ -72,44 +89,48 @@ export interface CacheContext {
 export function createContext(options: ResolvedOptions): CacheContext {
   const events = new Events()
   const l2Options = options.l2
-  const l2 =
+  const connection =
     l2Options === undefined
       ? undefined
-      : new RedisTier(l2Options.client, {
-          timeout: l2Options.timeout,
-          breakerThreshold: l2Options.breakerThreshold,
-          breakerCooldown: l2Options.breakerCooldown,
-          onCircuit: (state) => events.emit('l2:circuit', { state }),
-        })
-  // ioredis emits 'error' on every failed connection attempt; without a listener it prints
-  // them. Route them to our event instead.
-  const onConnectionError = (error: unknown): void => {
-    const wrapped = error instanceof CacheError ? error : new L2CommandError(`Redis connection: ${(error as Error)?.message}`, { cause: error })
-    events.emit('l2:error', { operation: 'connection', key: undefined, error: wrapped })
-  }
-  l2Options?.client.on('error', onConnectionError)
+      : new RedisConnection(
+          l2Options.client,
+          l2Options.owned,
+          {
+            timeout: l2Options.timeout,
+            breakerThreshold: l2Options.breakerThreshold,
+            breakerCooldown: l2Options.breakerCooldown,
+          },
+          {
+            onCircuit: (state) => events.emit('l2:circuit', { state }),
+            onError: (error) => events.emit('l2:error', { operation: 'connection', key: undefined, error }),
+          },
+        )
 
+  const store = options.l1 === undefined ? undefined : new MemoryStore(options.l1)
   const context: CacheContext = {
     options,
     scopes: new Map(),
     scope(namespace) {
       let scope = context.scopes.get(namespace)
       if (scope === undefined) {
-        const l1 = options.l1 === undefined ? undefined : new MemoryTier(options.l1)
+        const l1 = store?.namespace()
         scope = { ctx: context, namespace, prefix: `${options.prefix}:${namespace}::`, l1 }
         context.scopes.set(namespace, scope)
       }
       return scope
     },
-    l2,
+    l1: store,
+    connection,
+    l2: connection === undefined ? undefined : new RedisTier(connection, options.prefix),
     events,
     counters: new Counters(),
     fences: new Fences(),
     inflight: new Map(),
+    background: new Map(),
     announcer: undefined,
     lockWaiters: undefined,
+    startup: undefined,
     l1Gate: undefined,
-    tagFilter: undefined,
     closed: false,
     async close() {
       if (context.closed) return
@@ -117,17 +138,7 @@ export function createContext(options: ResolvedOptions): CacheContext {
       await context.announcer?.close()
       await context.lockWaiters?.close()
       for (const scope of context.scopes.values()) scope.l1?.clear()
-      if (l2Options !== undefined) {
-        if (l2Options.owned) {
-          const client = l2Options.client
-          await Promise.race([
-            client.quit().catch(() => undefined),
-            new Promise((resolve) => setTimeout(resolve, 1000).unref()),
-          ])
-          client.disconnect()
-        }
-        l2Options.client.off('error', onConnectionError)
-      }
+      await connection?.close()
     },
   }
   return context

@@ -2,7 +2,7 @@
  * What a cache says about itself: readiness, health, statistics. Shared by every namespace.
  * @internal
  */
-import { L2UnavailableError } from '../errors.js'
+import { ReadyTimeoutError } from '../errors.js'
 import type { CacheStats } from '../observability/stats.js'
 import type { CacheContext } from './context.js'
 
@@ -20,20 +20,31 @@ export async function waitReady(ctx: CacheContext, ms: number): Promise<void> {
   if (l2 === undefined) return
   let timer: NodeJS.Timeout | undefined
   let listener: ((payload: { state: 'up' | 'down' }) => void) | undefined
+  let redisAnswered = false
+  let busUp = announcer === undefined || announcer.up
   const expired = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new L2UnavailableError(`Redis and the bus were not ready within ${ms} ms`)), ms)
+    timer = setTimeout(() => {
+      const waitingFor: Array<'redis' | 'bus'> = []
+      if (!redisAnswered) waitingFor.push('redis')
+      if (!busUp) waitingFor.push('bus')
+      reject(new ReadyTimeoutError(ms, waitingFor))
+    }, ms)
   })
-  const subscribed =
-    announcer === undefined || announcer.up
-      ? Promise.resolve()
-      : new Promise<void>((resolve) => {
-          listener = (payload) => {
-            if (payload.state === 'up') resolve()
-          }
-          events.on('bus:state', listener)
-        })
+  const subscribed = busUp
+    ? Promise.resolve()
+    : new Promise<void>((resolve) => {
+        listener = (payload) => {
+          if (payload.state !== 'up') return
+          busUp = true
+          resolve()
+        }
+        events.on('bus:state', listener)
+      })
+  const pinged = l2.ping().then(() => {
+    redisAnswered = true
+  })
   try {
-    await Promise.race([Promise.all([l2.ping(), subscribed]), expired])
+    await Promise.race([Promise.all([pinged, subscribed]), expired])
   } finally {
     clearTimeout(timer)
     if (listener !== undefined) events.off('bus:state', listener)
@@ -65,14 +76,8 @@ export function statsOf(ctx: CacheContext): CacheStats {
   }
 }
 
-/** Entries and bytes of every namespace's L1; null without L1. */
+/** Entries and bytes of the cache's L1 (every namespace); null without L1. */
 function l1Totals(ctx: CacheContext): { entries: number; bytes: number } | null {
-  if (ctx.options.l1 === undefined) return null
-  let entries = 0
-  let bytes = 0
-  for (const scope of ctx.scopes.values()) {
-    entries += scope.l1?.entries ?? 0
-    bytes += scope.l1?.bytes ?? 0
-  }
-  return { entries, bytes }
+  const store = ctx.l1
+  return store === undefined ? null : { entries: store.entries, bytes: store.bytes }
 }

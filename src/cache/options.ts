@@ -1,18 +1,27 @@
-import { Redis, type RedisOptions } from 'ioredis'
+/**
+ * The options of `createCache` and of each call, with their TSDoc (every `@default` is a value of
+ * {@link DEFAULTS}), and their resolution: validated once, into `ResolvedOptions`.
+ */
 import { isCodec, jsonCodec, msgpackCodec, type Codec } from '../codec/codec.js'
 import { describe } from '../internal/describe.js'
 import { parseDuration, type Duration } from '../internal/duration.js'
-import type { RedisClient } from '../tiers/redis_tier.js'
+import { checkKnownOptions } from '../internal/known_options.js'
+import { resolveClient, type RedisClient, type RedisInput } from '../redis/connection.js'
+import { DEFAULTS } from './defaults.js'
 
-/** L1 (in-process LRU) settings. At least one of `maxEntries` and `maxBytes` bounds it. */
+/**
+ * L1 (in-process LRU) settings. Both bounds always apply, to the whole cache: every namespace of it
+ * (`namespace()`) shares one L1, and the least recently used entry of any namespace goes first.
+ */
 export interface L1Options {
   /**
-   * Most entries L1 holds; the least recently used go first.
+   * Most entries L1 holds, all namespaces together.
    * @default 10_000
    */
   maxEntries?: number
   /**
-   * Most bytes L1 holds, counted as the encoded size of each value (a proxy for heap size).
+   * Most bytes L1 holds, all namespaces together, counted as the encoded size of each value (a proxy for heap
+   * size: README, "Memory", gives the measured ratio).
    * @default 67_108_864 (64 MiB)
    */
   maxBytes?: number
@@ -76,7 +85,8 @@ export interface BusOptions {
   maxStaleness?: Duration
   /**
    * Most invalidations (keys or tags) kept for retry while publishing fails; the newest per key is kept. Past it,
-   * the oldest namespace's pending keys collapse into one "namespace cleared" message, so nothing is lost, only coarsened.
+   * the oldest namespace's pending keys collapse into one "namespace cleared" message, so nothing is lost, only
+   * coarsened.
    * @default 10_000
    */
   maxQueue?: number
@@ -101,7 +111,7 @@ export interface CacheOptions {
    * Without it the cache runs on L1 alone.
    * @default undefined (L1 only)
    */
-  redis?: string | RedisClient | RedisOptions
+  redis?: RedisInput
   /**
    * Scopes keys, `clear()` and (with the bus) invalidations. Letters, digits, `_`, `-`, `.`; `a:b` nests.
    * @default 'default'
@@ -235,11 +245,20 @@ export interface GetOrSetOptions<T = unknown> {
    * @default false
    */
   background?: boolean
+  /**
+   * Run the factory now, whatever is cached (no read first), and cache its result: a refresh. Concurrent
+   * misses on the key in this process join this run. The distributed lock (`lock`) is not taken.
+   * @default false
+   */
+  forceFresh?: boolean
 }
 
 /** Options of `incr`/`decr`. */
 export interface CounterOptions {
-  /** TTL given to the counter when this call creates it; an existing counter keeps its TTL. @default the cache's `ttl` */
+  /**
+   * TTL given to the counter when this call creates it; an existing counter keeps its TTL. @default the
+   * cache's `ttl`
+   */
   ttl?: Duration
 }
 
@@ -248,7 +267,7 @@ export interface ResolvedOptions {
   namespace: string
   prefix: string
   ttl: number
-  l1: { maxEntries: number | undefined; maxBytes: number | undefined; ttl: number } | undefined
+  l1: { maxEntries: number; maxBytes: number; ttl: number } | undefined
   l2:
     | {
         client: RedisClient
@@ -271,7 +290,8 @@ const NAMESPACE = /^[A-Za-z0-9_.-]+(?::[A-Za-z0-9_.-]+)*$/
 export function checkNamespace(value: unknown, name = 'namespace'): string {
   if (typeof value !== 'string' || !NAMESPACE.test(value) || value.length > 128)
     throw new TypeError(
-      `Expected \`${name}\` to be 1-128 letters, digits, '_', '-' or '.', with ':' between parts, got ${describe(value)}`,
+      `Expected \`${name}\` to be 1-128 letters, digits, '_', '-' or '.', with ':' between parts, ` +
+        `got ${describe(value)}`,
     )
   return value
 }
@@ -289,55 +309,64 @@ function plainObject(value: unknown, name: string): Record<string, unknown> {
   return value as Record<string, unknown>
 }
 
-/** True for an ioredis client (or something shaped like one, such as ioredis-mock). */
-export function isRedisClient(value: unknown): value is RedisClient {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as Redis).getBuffer === 'function' &&
-    typeof (value as Redis).defineCommand === 'function'
-  )
+/** The names each options object accepts (anything else is a TypeError naming the nearest). */
+const KNOWN = {
+  cache: ['redis', 'namespace', 'prefix', 'ttl', 'l1', 'l2', 'bus', 'codec', 'maxValueBytes', 'maxKeyBytes'],
+  l1: ['maxEntries', 'maxBytes', 'ttl'],
+  l2: ['timeout', 'onWriteError', 'localTtl', 'breaker'],
+  breaker: ['threshold', 'cooldown'],
+  bus: ['maxStaleness', 'maxQueue', 'maxRetryDelay', 'heartbeat'],
+  set: ['ttl', 'tags'],
+  setMany: ['key', 'value', 'ttl', 'tags'],
+  counter: ['ttl'],
+} as const
+
+export function checkSetOptions(options: SetOptions, many = false): void {
+  checkKnownOptions(plainObject(options, many ? 'entry' : 'options'), many ? KNOWN.setMany : KNOWN.set)
 }
 
-function resolveRedis(value: unknown): { client: RedisClient; owned: boolean } {
-  if (typeof value === 'string') {
-    if (!/^rediss?:\/\//.test(value)) throw new TypeError(`Expected \`redis\` to be a redis:// or rediss:// URL, got ${describe(value)}`)
-    return { client: new Redis(value, { maxRetriesPerRequest: 2 }), owned: true }
-  }
-  if (isRedisClient(value)) return { client: value, owned: false }
-  const options = plainObject(value, 'redis') as RedisOptions
-  return { client: new Redis({ maxRetriesPerRequest: 2, ...options }), owned: true }
+export function checkCounterOptions(options: CounterOptions): void {
+  checkKnownOptions(plainObject(options, 'options'), KNOWN.counter)
 }
 
 export function resolveOptions(input: CacheOptions | undefined): ResolvedOptions {
   const options = input === undefined ? {} : (plainObject(input, 'options') as CacheOptions)
-  const ttl = parseDuration(options.ttl ?? '30m', 'ttl')
+  checkKnownOptions(options, KNOWN.cache)
+  const ttl = parseDuration(options.ttl ?? DEFAULTS.ttl, 'ttl')
 
   let l1: ResolvedOptions['l1']
   if (options.l1 !== false) {
     const l1Input = options.l1 === undefined ? {} : (plainObject(options.l1, 'l1') as L1Options)
-    const explicit = l1Input.maxEntries !== undefined || l1Input.maxBytes !== undefined
+    checkKnownOptions(l1Input, KNOWN.l1, 'l1.')
     l1 = {
-      maxEntries: positiveInteger(l1Input.maxEntries, 'l1.maxEntries', explicit ? undefined : 10_000),
-      maxBytes: positiveInteger(l1Input.maxBytes, 'l1.maxBytes', explicit ? undefined : 64 * 1024 * 1024),
-      ttl: l1Input.ttl === undefined ? 0 : parseDuration(l1Input.ttl, 'l1.ttl'),
+      maxEntries: positiveInteger(l1Input.maxEntries, 'l1.maxEntries', DEFAULTS.l1.maxEntries) as number,
+      maxBytes: positiveInteger(l1Input.maxBytes, 'l1.maxBytes', DEFAULTS.l1.maxBytes) as number,
+      ttl: l1Input.ttl === undefined ? DEFAULTS.l1.ttl : parseDuration(l1Input.ttl, 'l1.ttl'),
     }
   }
 
   let l2: ResolvedOptions['l2']
   if (options.l2 !== false && options.redis !== undefined) {
     const l2Input = options.l2 === undefined ? {} : (plainObject(options.l2, 'l2') as L2Options)
-    const onWriteError = l2Input.onWriteError ?? 'throw'
+    const onWriteError = l2Input.onWriteError ?? DEFAULTS.l2.onWriteError
     if (onWriteError !== 'throw' && onWriteError !== 'local')
       throw new TypeError(`Expected \`l2.onWriteError\` to be 'throw' or 'local', got ${describe(onWriteError)}`)
+    checkKnownOptions(l2Input, KNOWN.l2, 'l2.')
     const breaker = l2Input.breaker === undefined ? {} : plainObject(l2Input.breaker, 'l2.breaker')
-    const timeout = parseDuration(l2Input.timeout ?? 500, 'l2.timeout', true)
-    const localTtl = parseDuration(l2Input.localTtl ?? '5s', 'l2.localTtl')
-    const breakerThreshold = positiveInteger(breaker.threshold, 'l2.breaker.threshold', 5) as number
-    const breakerCooldown = parseDuration(breaker.cooldown ?? '1s', 'l2.breaker.cooldown')
-    l2 = { ...resolveRedis(options.redis), timeout, onWriteError, localTtl, breakerThreshold, breakerCooldown }
+    checkKnownOptions(breaker, KNOWN.breaker, 'l2.breaker.')
+    const timeout = parseDuration(l2Input.timeout ?? DEFAULTS.l2.timeout, 'l2.timeout', true)
+    const localTtl = parseDuration(l2Input.localTtl ?? DEFAULTS.l2.localTtl, 'l2.localTtl')
+    const breakerThreshold = positiveInteger(
+      breaker.threshold,
+      'l2.breaker.threshold',
+      DEFAULTS.l2.breaker.threshold,
+    ) as number
+    const breakerCooldown = parseDuration(breaker.cooldown ?? DEFAULTS.l2.breaker.cooldown, 'l2.breaker.cooldown')
+    l2 = { ...resolveClient(options.redis), timeout, onWriteError, localTtl, breakerThreshold, breakerCooldown }
   } else if (options.l2 !== undefined && options.l2 !== false) {
-    throw new TypeError('`l2` options were given without `redis`: pass `redis` (a URL, client or options), or `l2: false`')
+    throw new TypeError(
+      '`l2` options were given without `redis`: pass `redis` (a URL, client or options), or `l2: false`',
+    )
   }
 
   if (l1 === undefined && l2 === undefined)
@@ -347,35 +376,39 @@ export function resolveOptions(input: CacheOptions | undefined): ResolvedOptions
   if (options.bus !== undefined && options.bus !== true && options.bus !== false) plainObject(options.bus, 'bus')
   if (options.bus !== false && l2 !== undefined) {
     const busInput = typeof options.bus === 'object' ? options.bus : {}
+    checkKnownOptions(busInput, KNOWN.bus, 'bus.')
     bus = {
-      maxStaleness: parseDuration(busInput.maxStaleness ?? '1s', 'bus.maxStaleness', true),
-      maxQueue: positiveInteger(busInput.maxQueue, 'bus.maxQueue', 10_000) as number,
-      maxRetryDelay: parseDuration(busInput.maxRetryDelay ?? '2s', 'bus.maxRetryDelay'),
-      heartbeat: parseDuration(busInput.heartbeat ?? '1s', 'bus.heartbeat', true),
+      maxStaleness: parseDuration(busInput.maxStaleness ?? DEFAULTS.bus.maxStaleness, 'bus.maxStaleness', true),
+      maxQueue: positiveInteger(busInput.maxQueue, 'bus.maxQueue', DEFAULTS.bus.maxQueue) as number,
+      maxRetryDelay: parseDuration(busInput.maxRetryDelay ?? DEFAULTS.bus.maxRetryDelay, 'bus.maxRetryDelay'),
+      heartbeat: parseDuration(busInput.heartbeat ?? DEFAULTS.bus.heartbeat, 'bus.heartbeat', true),
     }
   } else if (options.bus !== undefined && options.bus !== false) {
     throw new TypeError('`bus` needs Redis: pass `redis` (a URL, client or options), or `bus: false`')
   }
 
   let codec: Codec
-  if (options.codec === undefined || options.codec === 'msgpack') codec = msgpackCodec()
+  if ((options.codec ?? DEFAULTS.codec) === 'msgpack') codec = msgpackCodec()
   else if (options.codec === 'json') codec = jsonCodec()
   else if (isCodec(options.codec)) codec = options.codec
-  else throw new TypeError(`Expected \`codec\` to be 'msgpack', 'json' or an object with encode and decode, got ${describe(options.codec)}`)
+  else
+    throw new TypeError(
+      `Expected \`codec\` to be 'msgpack', 'json' or an object with encode and decode, got ${describe(options.codec)}`,
+    )
 
-  const prefix = options.prefix ?? 'tc'
+  const prefix = options.prefix ?? DEFAULTS.prefix
   if (typeof prefix !== 'string' || prefix.length === 0 || prefix.includes('::'))
     throw new TypeError(`Expected \`prefix\` to be a non-empty string without '::', got ${describe(prefix)}`)
 
   return {
-    namespace: checkNamespace(options.namespace ?? 'default'),
+    namespace: checkNamespace(options.namespace ?? DEFAULTS.namespace),
     prefix,
     ttl,
     l1,
     l2,
     bus,
     codec,
-    maxValueBytes: positiveInteger(options.maxValueBytes, 'maxValueBytes', 1024 * 1024) as number,
-    maxKeyBytes: positiveInteger(options.maxKeyBytes, 'maxKeyBytes', 1024) as number,
+    maxValueBytes: positiveInteger(options.maxValueBytes, 'maxValueBytes', DEFAULTS.maxValueBytes) as number,
+    maxKeyBytes: positiveInteger(options.maxKeyBytes, 'maxKeyBytes', DEFAULTS.maxKeyBytes) as number,
   }
 }

@@ -5,44 +5,103 @@
  * @internal
  */
 import { carriesTags, decodeEntry, type StoredEntry } from '../codec/envelope.js'
-import { CacheClosedError, CacheError, DecodeError, L2CommandError } from '../errors.js'
+import { CacheClosedError, DecodeError } from '../errors.js'
+import { filterByTags } from './tags.js'
+import type { Lease, LeaseRequest } from '../tiers/redis_tier.js'
 import type { CacheContext, Scope } from './context.js'
 import type { Ticket } from './fences.js'
+import { emitMiss, reportL2Error } from './reporting.js'
 
 /**
  * How the factory runner keeps entries: `grace` ms past their logical expiry (served stale by
  * `getOrSet` only), and checked again `refreshWindow` ms before it (refresh ahead). With it,
  * `readL2` also returns stale entries within grace; the caller compares `expiresAt` with now.
  */
-export interface Keep {
+export interface ExpiryPolicy {
   grace: number
   refreshWindow: number
 }
 
-/** The `g` field of an L1 entry kept this way (see MemoryEntry), or undefined when none is needed. */
-export function checkAt(expiresAt: number, keep: Keep | undefined): number | undefined {
-  if (keep === undefined || expiresAt === 0) return undefined
-  if (keep.refreshWindow > 0) return expiresAt - keep.refreshWindow
-  return keep.grace > 0 ? expiresAt : undefined
+/** The `reviewAt` of an L1 entry kept this way (see MemoryEntry), or undefined when none is needed. */
+export function reviewTimeOf(expiresAt: number, expiry: ExpiryPolicy | undefined): number | undefined {
+  if (expiry === undefined || expiresAt === 0) return undefined
+  if (expiry.refreshWindow > 0) return expiresAt - expiry.refreshWindow
+  return expiry.grace > 0 ? expiresAt : undefined
 }
 
-export async function readL2(scope: Scope, k: string, key: string, keep?: Keep): Promise<StoredEntry | undefined> {
+/** The read of `get`: coalesced with the reads of the same tick, promoted into L1 unless fenced. */
+export async function readL2(
+  scope: Scope,
+  k: string,
+  key: string,
+  expiry?: ExpiryPolicy,
+): Promise<StoredEntry | undefined> {
   const { ctx, namespace } = scope
   const l2 = ctx.l2 as NonNullable<CacheContext['l2']>
-  if (ctx.closed) throw new CacheClosedError('The cache is closed')
+  if (ctx.closed) throw new CacheClosedError()
   // Without L1 nothing is promoted, so there is nothing to fence.
   const ticket = scope.l1 === undefined ? undefined : ctx.fences.enter(k)
   try {
     let raw: Buffer | null
     try {
       raw = await l2.get(k)
-      if (ctx.tagFilter !== undefined && carriesTags(raw)) raw = (await ctx.tagFilter(scope, [raw]))[0] ?? null
+      if (carriesTags(raw)) raw = (await filterByTags(scope, [raw], [key]))[0] ?? null
     } catch (error) {
       reportL2Error(ctx, 'get', key, error)
       emitMiss(ctx, namespace, key)
       return undefined
     }
-    return acceptL2(scope, k, key, raw, ticket, Date.now(), keep)
+    return acceptL2(scope, k, key, raw, ticket, Date.now(), expiry)
+  } finally {
+    if (ticket !== undefined) ctx.fences.leave(ticket)
+  }
+}
+
+/** What the read of a `getOrSet` found: the entry (fresh or within grace), and the lease its fill must hold. */
+export interface FillRead {
+  entry: StoredEntry | undefined
+  /** Undefined when the entry needs no fill, or when Redis failed (the fill then stays in this node's L1). */
+  lease: Lease | undefined
+}
+
+/**
+ * The read of a `getOrSet` (ARCHITECTURE.md, "Leases"): the entry, and in the same round trip a lease when it
+ * needs a fill (absent, garbage, expired, or within `request.refreshWindow` of expiry). An entry that looked fine
+ * to Redis but turns out to be a miss here (a tag invalidated it, its checksum failed) gets its lease in one more
+ * round trip, before any factory runs. Failures are reported and read as a miss without a lease.
+ */
+export async function readForFill(
+  scope: Scope,
+  k: string,
+  key: string,
+  expiry: ExpiryPolicy | undefined,
+  request: LeaseRequest,
+): Promise<FillRead> {
+  const { ctx, namespace } = scope
+  const l2 = ctx.l2 as NonNullable<CacheContext['l2']>
+  if (ctx.closed) throw new CacheClosedError()
+  const ticket = scope.l1 === undefined ? undefined : ctx.fences.enter(k)
+  try {
+    let raw: Buffer | null
+    let lease: Lease | undefined
+    try {
+      ;({ raw, lease } = await l2.readWithLease(k, request))
+      if (carriesTags(raw)) raw = (await filterByTags(scope, [raw], [key]))[0] ?? null
+    } catch (error) {
+      reportL2Error(ctx, 'get', key, error)
+      emitMiss(ctx, namespace, key)
+      return { entry: undefined, lease: undefined }
+    }
+    const now = Date.now()
+    const entry = acceptL2(scope, k, key, raw, ticket, now, expiry)
+    if (lease === undefined && (entry === undefined || (entry.expiresAt !== 0 && entry.expiresAt <= now))) {
+      try {
+        lease = await l2.takeLease(k, request)
+      } catch (error) {
+        reportL2Error(ctx, 'lease', key, error)
+      }
+    }
+    return { entry, lease }
   } finally {
     if (ticket !== undefined) ctx.fences.leave(ticket)
   }
@@ -57,7 +116,7 @@ export function acceptL2(
   /** Taken before the read; undefined when there is no L1 to promote into. */
   ticket: Ticket | undefined,
   now: number,
-  keep?: Keep,
+  expiry?: ExpiryPolicy,
 ): StoredEntry | undefined {
   const { ctx, namespace } = scope
   if (raw === null) {
@@ -70,12 +129,12 @@ export function acceptL2(
     entry = decodeEntry(ctx.options.codec, raw)
   } catch (error) {
     ctx.counters.decodeErrors++
-    const decodeError = new DecodeError(key, (error as Error).message, { cause: error })
+    const decodeError = new DecodeError(key, error)
     ctx.events.emit('decode:error', { namespace, key, error: decodeError })
     emitMiss(ctx, namespace, key)
     return undefined
   }
-  const grace = keep?.grace ?? 0
+  const grace = expiry?.grace ?? 0
   if (entry.expiresAt !== 0 && entry.expiresAt <= now) {
     ctx.counters.l2Misses++
     emitMiss(ctx, namespace, key)
@@ -85,11 +144,23 @@ export function acceptL2(
     if (ctx.events.hitMissWatched) ctx.events.emit('hit', { namespace, key, layer: 'l2' })
   }
   const l1 = scope.l1
-  if (l1 !== undefined && ticket !== undefined && !entry.counter && ctx.fences.valid(ticket)) {
+  if (
+    l1 !== undefined &&
+    ticket !== undefined &&
+    !entry.counter &&
+    ctx.fences.validFor(ticket, scope.prefix, entry.tags)
+  ) {
     const remaining = entry.expiresAt === 0 ? 0 : entry.expiresAt + grace - now
-    const g = checkAt(entry.expiresAt, keep)
-    const installed = { v: entry.value, e: entry.expiresAt, t: entry.tags, at: now }
-    l1.set(key, g === undefined ? installed : { ...installed, g }, l1Ttl(ctx, remaining), raw.length)
+    const reviewAt = reviewTimeOf(entry.expiresAt, expiry)
+    const installed = {
+      value: entry.value,
+      expiresAt: entry.expiresAt,
+      tags: entry.tags,
+      installedAt: now,
+      checksum: entry.checksum,
+      createdAt: entry.createdAt,
+    }
+    l1.set(key, reviewAt === undefined ? installed : { ...installed, reviewAt }, l1Ttl(ctx, remaining), raw.length)
   }
   return entry
 }
@@ -99,14 +170,4 @@ export function l1Ttl(ctx: CacheContext, remaining: number): number {
   const cap = ctx.options.l1?.ttl ?? 0
   if (cap === 0) return remaining
   return remaining === 0 ? cap : Math.min(cap, remaining)
-}
-
-export function emitMiss(ctx: CacheContext, namespace: string, key: string): void {
-  if (ctx.events.hitMissWatched) ctx.events.emit('miss', { namespace, key })
-}
-
-export function reportL2Error(ctx: CacheContext, operation: string, key: string | undefined, error: unknown): void {
-  ctx.counters.l2Errors++
-  const wrapped = error instanceof CacheError ? error : new L2CommandError(String(error), { cause: error })
-  ctx.events.emit('l2:error', { operation, key, error: wrapped })
 }

@@ -25,7 +25,7 @@ export function msgpackCodec(): Codec {
     useBigIntExtension: true,
     moreTypes: true,
     writeFunction: () => {
-      throw new TypeError('Cannot encode a function: functions do not survive a round trip through Redis')
+      throw new TypeError('function')
     },
   })
   return {
@@ -34,8 +34,13 @@ export function msgpackCodec(): Codec {
       try {
         return packr.pack(value)
       } catch (error) {
-        if (error instanceof TypeError) throw error
-        // msgpackr throws a plain Error for symbols and other unknown types: that is misuse.
+        // A function (our writeFunction) or a symbol (msgpackr's plain `Unknown type: symbol`) is misuse: name it.
+        const found = findValue(value, (v) => typeof v === 'function' || typeof v === 'symbol')
+        if (found !== undefined)
+          throw new TypeError(
+            `${found.path} is ${found.kind} (${found.shown}), which does not survive a round trip through Redis: cache plain data`,
+            { cause: error },
+          )
         throw new TypeError(`Cannot encode ${describe(value)}: ${(error as Error).message}`, { cause: error })
       }
     },
@@ -50,19 +55,69 @@ export function msgpackCodec(): Codec {
  * only what JSON carries: Dates come back as strings, Maps and Sets as `{}`, BigInt throws.
  */
 export function jsonCodec(): Codec {
+  const unencodable = (v: unknown): boolean => typeof v === 'function' || typeof v === 'symbol' || typeof v === 'bigint'
   return {
     name: 'json',
     encode(value) {
-      const text = JSON.stringify(value, (_key, v: unknown) => {
-        if (typeof v === 'function' || typeof v === 'symbol') throw new TypeError(`Cannot encode ${describe(v)} as JSON`)
-        return v
-      })
+      let text: string
+      try {
+        text = JSON.stringify(value, (_key, v: unknown) => {
+          if (unencodable(v)) throw new TypeError('unencodable')
+          return v
+        })
+      } catch (error) {
+        const found = findValue(value, unencodable)
+        if (found === undefined) throw error
+        const hint =
+          found.kind === 'a bigint'
+            ? 'use the msgpack codec (the default), or store it as a string'
+            : 'cache plain data'
+        throw new TypeError(`${found.path} is ${found.kind} (${found.shown}), which JSON cannot carry: ${hint}`, {
+          cause: error,
+        })
+      }
       return Buffer.from(text, 'utf8')
     },
     decode(bytes) {
       return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as unknown
     },
   }
+}
+
+/** The first part of a value that a codec cannot carry: where it is (`value.items[2].format`) and what it is. */
+interface Found {
+  path: string
+  kind: string
+  shown: string
+}
+
+const MAX_VISITS = 10_000
+
+/** `describe(v)` without its backticks and type: `"a"`, `1n`, `Symbol(x)`, `[Function: f]`. */
+function shown(v: unknown): string {
+  return describe(v).replace(/^`|` \(\w+\)$/g, '')
+}
+
+/**
+ * Finds the first part of `value` (itself, or nested in objects, arrays, Maps and Sets) that `bad` matches, for an
+ * error message. Runs only after an encode failed; breadth first, bounded in visits, safe with circular data.
+ */
+function findValue(value: unknown, bad: (v: unknown) => boolean): Found | undefined {
+  const seen = new Set<object>()
+  const queue: Array<[path: string, v: unknown]> = [['value', value]]
+  for (let next = queue.shift(); next !== undefined && seen.size < MAX_VISITS; next = queue.shift()) {
+    const [path, v] = next
+    if (bad(v)) return { path: `\`${path}\``, kind: `a ${typeof v}`, shown: `\`${shown(v)}\`` }
+    if (typeof v !== 'object' || v === null || seen.has(v)) continue
+    seen.add(v)
+    if (v instanceof Map) for (const [k, item] of v) queue.push([`${path}.get(${shown(k)})`, item])
+    else if (v instanceof Set) for (const item of v) queue.push([`${path} (a Set member)`, item])
+    else if (Array.isArray(v)) v.forEach((item, i) => queue.push([`${path}[${i}]`, item]))
+    else
+      for (const [k, item] of Object.entries(v))
+        queue.push([/^[A-Za-z_$][\w$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`, item])
+  }
+  return undefined
 }
 
 export function isCodec(value: unknown): value is Codec {

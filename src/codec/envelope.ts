@@ -3,28 +3,37 @@
  *
  * ```
  * 0      'T' 'C'           magic
- * 2      version (1)
+ * 2      version (2)
  * 3      flags             bit 0: a tag section follows the header
  *                          bit 1: createdAt follows the header (always set with bit 0)
  * 4      expiresAt         float64 BE, ms since the epoch; 0 = no logical expiry
- * 12     [createdAt]       float64 BE, ms since the epoch: when the value was made (tag checks)
+ * 12     checksum          uint32 BE: CRC-32 of the flags byte and of every byte from 16 on
+ * 16     [createdAt]       float64 BE, ms since the epoch: when the value was made (tag checks)
  * …      [tags]            uint16 BE byte length, then the tags joined by NUL, UTF-8
  * …      payload           the codec's bytes
  * ```
  *
  * `expiresAt` is the logical expiry: the Redis TTL may run longer (grace), but past
- * `expiresAt` the entry is stale. Counters (`incr`) are plain Redis integers, not envelopes;
- * they decode as numbers. Anything else under one of our keys is garbage: a `DecodeError`.
+ * `expiresAt` the entry is stale. It is left out of the checksum because `expire()` rewrites it
+ * in place (a Lua script). The checksum makes bytes that are not ours a miss even when they start
+ * with a valid header, and it is the entry's version stamp: after a bus outage a node compares
+ * its L1 entries' checksums and expiries with Redis's headers (revalidation) instead of dropping
+ * them all. Counters (`incr`) are plain Redis integers, not envelopes; they decode as numbers.
+ * Anything else under one of our keys (version 1 envelopes included) is garbage: a `DecodeError`.
  */
+import { crc32 } from 'node:zlib'
 import { stamp } from '../internal/clock.js'
 import type { Codec } from './codec.js'
 
 const MAGIC_0 = 0x54 // 'T'
 const MAGIC_1 = 0x43 // 'C'
-const VERSION = 1
+const VERSION = 2
 const FLAG_TAGS = 1
 const FLAG_CREATED = 2
-export const HEADER_BYTES = 12
+const FLAGS_AT = 3
+const EXPIRES_AT = 4
+const CHECKSUM_AT = 12
+export const HEADER_BYTES = 16
 const TAG_SEPARATOR = '\u0000'
 const COUNTER = /^-?\d{1,20}$/
 
@@ -44,13 +53,30 @@ const KNOWN_PROTOTYPES = new Set<unknown>([
   RegExp.prototype,
   Buffer.prototype,
   ...[Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError].map((E) => E.prototype),
-  ...[Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array, DataView, ArrayBuffer].map((T) => T.prototype),
+  ...[
+    Int8Array,
+    Uint8Array,
+    Uint8ClampedArray,
+    Int16Array,
+    Uint16Array,
+    Int32Array,
+    Uint32Array,
+    Float32Array,
+    Float64Array,
+    BigInt64Array,
+    BigUint64Array,
+    DataView,
+    ArrayBuffer,
+  ].map((T) => T.prototype),
 ])
 
 function plausible(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return true
   const proto: unknown = Object.getPrototypeOf(value)
-  return KNOWN_PROTOTYPES.has(proto) || (typeof proto === 'object' && proto !== null && Object.getPrototypeOf(proto) === TYPED_ARRAY_PROTOTYPE)
+  return (
+    KNOWN_PROTOTYPES.has(proto) ||
+    (typeof proto === 'object' && proto !== null && Object.getPrototypeOf(proto) === TYPED_ARRAY_PROTOTYPE)
+  )
 }
 
 /** An entry as decoded from Redis. */
@@ -63,9 +89,16 @@ export interface StoredEntry {
   createdAt?: number
   /** True for a plain Redis integer written by `incr`/`decr`. */
   counter: boolean
+  /** The envelope's checksum (its version stamp); 0 for a counter. */
+  checksum: number
 }
 
 export class EnvelopeError extends Error {}
+
+/** The checksum of an envelope: CRC-32 of its flags byte and of everything after the header's checksum field. */
+function checksumOf(raw: Buffer): number {
+  return crc32(raw.subarray(HEADER_BYTES), crc32(raw.subarray(FLAGS_AT, FLAGS_AT + 1)))
+}
 
 export function encodeEntry(
   codec: Codec,
@@ -82,8 +115,8 @@ export function encodeEntry(
   out[0] = MAGIC_0
   out[1] = MAGIC_1
   out[2] = VERSION
-  out[3] = tagBytes === undefined ? 0 : FLAG_TAGS | FLAG_CREATED
-  out.writeDoubleBE(expiresAt, 4)
+  out[FLAGS_AT] = tagBytes === undefined ? 0 : FLAG_TAGS | FLAG_CREATED
+  out.writeDoubleBE(expiresAt, EXPIRES_AT)
   let offset = HEADER_BYTES
   if (tagBytes !== undefined) {
     out.writeDoubleBE(createdAt ?? stamp(), offset)
@@ -92,15 +125,33 @@ export function encodeEntry(
     offset += tagSection
   }
   out.set(payload, offset) // copies: msgpackr reuses its output buffer
+  out.writeUInt32BE(checksumOf(out), CHECKSUM_AT)
   return out
+}
+
+/** The checksum stored in an envelope made by {@link encodeEntry}. */
+export function storedChecksum(raw: Buffer): number {
+  return raw.readUInt32BE(CHECKSUM_AT)
+}
+
+/**
+ * What revalidation compares: the logical expiry and checksum in an envelope's header (its first
+ * {@link HEADER_BYTES} bytes are enough). Undefined when the bytes are not a version-2 header.
+ */
+export function readHeader(head: Buffer): { expiresAt: number; checksum: number } | undefined {
+  if (head.length < HEADER_BYTES || head[0] !== MAGIC_0 || head[1] !== MAGIC_1 || head[2] !== VERSION) return undefined
+  return { expiresAt: head.readDoubleBE(EXPIRES_AT), checksum: head.readUInt32BE(CHECKSUM_AT) }
 }
 
 /** Decodes bytes read from Redis. Throws {@link EnvelopeError} (with `cause`) for garbage. */
 export function decodeEntry(codec: Codec, raw: Buffer): StoredEntry {
   if (raw.length >= HEADER_BYTES && raw[0] === MAGIC_0 && raw[1] === MAGIC_1) {
     if (raw[2] !== VERSION) throw new EnvelopeError(`unknown envelope version ${raw[2]}`)
-    const flags = raw[3] as number
-    const expiresAt = raw.readDoubleBE(4)
+    const checksum = raw.readUInt32BE(CHECKSUM_AT)
+    if (checksumOf(raw) !== checksum)
+      throw new EnvelopeError('checksum mismatch: the bytes were not written by tiercache')
+    const flags = raw[FLAGS_AT] as number
+    const expiresAt = raw.readDoubleBE(EXPIRES_AT)
     if (!(expiresAt >= 0)) throw new EnvelopeError('bad expiry in header')
     let offset = HEADER_BYTES
     let tags: string[] | undefined
@@ -126,21 +177,31 @@ export function decodeEntry(codec: Codec, raw: Buffer): StoredEntry {
     }
     if (value === undefined) throw new EnvelopeError('payload decodes to undefined')
     if (!plausible(value)) throw new EnvelopeError('payload decodes to an object of an unknown kind')
-    return createdAt === undefined ? { value, expiresAt, tags, counter: false } : { value, expiresAt, tags, createdAt, counter: false }
+    return createdAt === undefined
+      ? { value, expiresAt, tags, counter: false, checksum }
+      : { value, expiresAt, tags, createdAt, counter: false, checksum }
   }
   if (raw.length > 0 && raw.length <= 21) {
     const text = raw.toString('latin1')
-    if (COUNTER.test(text)) return { value: Number(text), expiresAt: 0, tags: undefined, counter: true }
+    if (COUNTER.test(text)) return { value: Number(text), expiresAt: 0, tags: undefined, counter: true, checksum: 0 }
   }
   throw new EnvelopeError(raw.length === 0 ? 'empty value' : 'not a tiercache envelope')
 }
 
 /** True when `raw` is an envelope carrying tags and createdAt: the entries a tag check applies to. Cheap (one byte). */
 export function carriesTags(raw: Buffer | null): raw is Buffer {
-  return raw !== null && raw.length >= HEADER_BYTES && raw[0] === MAGIC_0 && ((raw[3] as number) & (FLAG_TAGS | FLAG_CREATED)) === (FLAG_TAGS | FLAG_CREATED)
+  return (
+    raw !== null &&
+    raw.length >= HEADER_BYTES &&
+    raw[0] === MAGIC_0 &&
+    ((raw[FLAGS_AT] as number) & (FLAG_TAGS | FLAG_CREATED)) === (FLAG_TAGS | FLAG_CREATED)
+  )
 }
 
-/** Reads createdAt and the tags of an envelope without decoding its payload; undefined when it has none (or is garbage). */
+/**
+ * Reads createdAt and the tags of an envelope without decoding its payload; undefined when it has none (or is
+ * garbage).
+ */
 export function peekTags(raw: Buffer): { createdAt: number; tags: string[] } | undefined {
   if (!carriesTags(raw) || raw[2] !== VERSION || raw.length < HEADER_BYTES + 10) return undefined
   const createdAt = raw.readDoubleBE(HEADER_BYTES)

@@ -1,3 +1,4 @@
+/** Durations as users write them (`'30m'` or milliseconds), parsed once into whole milliseconds. */
 import { describe } from './describe.js'
 
 /** A duration: milliseconds as a number, or a string such as `'500ms'`, `'30s'`, `'10m'`, `'1h'`, `'7d'`. */
@@ -21,7 +22,8 @@ export function parseDuration(value: unknown, name: string, allowZero = false): 
   if (ms === undefined || !Number.isFinite(ms) || ms < 0 || (!allowZero && ms === 0)) {
     const expected = allowZero ? 'zero or more' : 'more than zero'
     throw new TypeError(
-      `Expected \`${name}\` to be a finite duration ${expected} (milliseconds or a string like '10m'), got ${describe(value)}`,
+      `Expected \`${name}\` to be a finite duration ${expected} (milliseconds or a string like '10m'), ` +
+        `got ${describe(value)}`,
     )
   }
   return Math.ceil(ms)

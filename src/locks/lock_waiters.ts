@@ -5,6 +5,7 @@
  * the message or its own deadline. Self-contained so that it can later share the bus connection.
  * @internal
  */
+import { isClusterClient } from '../redis/connection.js'
 import type { RedisClient } from '../tiers/redis_tier.js'
 
 export type WaitOutcome = 'woken' | 'timeout'
@@ -54,7 +55,9 @@ export class LockWaiters {
   /** Resolves once the subscriber listens on the lock channel (creating it on first use). */
   ready(): Promise<void> {
     if (this.#ready !== undefined) return this.#ready
-    const subscriber = this.#client.duplicate()
+    const client = this.#client
+    // Narrowed first: ioredis 6's Redis and Cluster `duplicate` signatures cannot be called on their union.
+    const subscriber: RedisClient = isClusterClient(client) ? client.duplicate() : client.duplicate()
     this.#subscriber = subscriber
     subscriber.on('error', this.#onError)
     subscriber.on('message', (channel: string, lockKey: string) => {
@@ -74,7 +77,7 @@ export class LockWaiters {
     return this.#ready
   }
 
-  /** Number of keys with waiters (for tests and diagnostics). */
+  /** Number of keys with waiters (a diagnostic). */
   get size(): number {
     return this.#waiters.size
   }

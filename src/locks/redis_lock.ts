@@ -1,68 +1,53 @@
 /**
- * A short-lived Redis lock: SET NX PX with a random token, released by a Lua compare-and-delete
- * that also PUBLISHes the lock key on the lock channel, so that waiters in every process wake up
- * as soon as the holder has written its value (see lock_waiters.ts). Used by `getOrSet` with
- * `lock: true`; a lock that cannot be taken because Redis fails is reported and skipped.
+ * A short-lived Redis lock (a lease): SET NX PX with a random token, renewed and released by Lua
+ * compare-and-set scripts, so that a holder whose lease expired (and was taken by another process)
+ * never extends or deletes the new holder's. Release can PUBLISH the lock key on a channel so that
+ * waiters in every process wake up at once (see lock_waiters.ts). Every command goes through the
+ * connection (timeout, circuit breaker, coded errors). `getOrSet` releases its leases with `unlock`;
+ * the warming runner takes one lease per job run with `tryLock` and keeps it with `renewLock`.
  * @internal
  */
 import { randomBytes } from 'node:crypto'
-import { L2TimeoutError } from '../errors.js'
-import type { RedisClient } from '../tiers/redis_tier.js'
+import { Script, type RedisConnection } from '../redis/connection.js'
 
 // Deletes the lock only if we still hold it (it may have expired and been taken by another
-// process), then wakes the waiters either way: they re-read the value or try the lock again.
-const RELEASE_SCRIPT = `
+// process), then, when a channel is given, wakes the waiters either way: they re-read the value
+// or try the lock again.
+const RELEASE = new Script(
+  'unlock',
+  `
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
-redis.call('PUBLISH', ARGV[2], KEYS[1])
-return 1`
+if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], KEYS[1]) end
+return 1`,
+)
 
-interface LockCommands {
-  tiercacheUnlock(key: string, token: string, channel: string): Promise<number>
-}
+// Extends the lease only while we hold it. Returns 1 when extended, 0 when the lock is no longer ours.
+const RENEW = new Script(
+  'lock renew',
+  `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`,
+)
 
-/** The lock key of a full Redis key, and the channel its releases are published on. */
-export function lockKeyOf(prefix: string, k: string): string {
-  // '!' cannot appear in a namespace, so no cache key of this prefix can collide with a lock key.
-  return `${prefix}!lock:${k}`
-}
-
-export function lockChannelOf(prefix: string): string {
-  return `${prefix}!lock`
-}
-
-/** A held lock: release it once the value is written (or the factory failed). */
+/** A held lock: release it once the work is done. */
 export interface HeldLock {
   readonly key: string
   readonly token: string
 }
 
 /** Tries once to take the lock for `ttl` ms. Resolves with the lock, or undefined when another process holds it. */
-export async function tryLock(client: RedisClient, key: string, ttl: number, timeout: number): Promise<HeldLock | undefined> {
+export async function tryLock(connection: RedisConnection, key: string, ttl: number): Promise<HeldLock | undefined> {
   const token = randomBytes(16).toString('base64url')
-  const reply = await withTimeout(client.set(key, token, 'PX', ttl, 'NX'), timeout, 'SET NX')
+  const reply = await connection.run('lock', (client) => client.set(key, token, 'PX', ttl, 'NX'))
   return reply === 'OK' ? { key, token } : undefined
 }
 
-/** Releases the lock if still ours, and wakes the waiters on `channel`. */
-export async function unlock(client: RedisClient, lock: HeldLock, channel: string, timeout: number): Promise<void> {
-  if (typeof (client as Partial<LockCommands>).tiercacheUnlock !== 'function')
-    client.defineCommand('tiercacheUnlock', { numberOfKeys: 1, lua: RELEASE_SCRIPT })
-  await withTimeout((client as unknown as LockCommands).tiercacheUnlock(lock.key, lock.token, channel), timeout, 'unlock')
+/** Extends a held lock to `ttl` ms from now. Resolves false when it is no longer ours (it expired and was taken). */
+export async function renewLock(connection: RedisConnection, lock: HeldLock, ttl: number): Promise<boolean> {
+  return (await connection.eval<number>(RENEW, [lock.key], [lock.token, String(ttl)])) === 1
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  if (ms <= 0) return promise
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new L2TimeoutError(`Redis ${what} did not answer within ${ms} ms`)), ms)
-    promise.then(
-      (value) => {
-        clearTimeout(timer)
-        resolve(value)
-      },
-      (error: unknown) => {
-        clearTimeout(timer)
-        reject(error)
-      },
-    )
-  })
+/** Releases the lock if still ours; with `channel`, also wakes the waiters listening there. */
+export async function unlock(connection: RedisConnection, lock: HeldLock, channel = ''): Promise<void> {
+  await connection.eval(RELEASE, [lock.key], [lock.token, channel])
 }

@@ -1,7 +1,7 @@
 import { channel, type Channel } from 'node:diagnostics_channel'
 import { EventEmitter } from 'node:events'
 import type { BusError, CacheError, DecodeError } from '../errors.js'
-import type { CircuitState } from '../tiers/circuit_breaker.js'
+import type { CircuitState } from '../redis/circuit_breaker.js'
 
 /** The events a cache emits, with their payloads. Also published on `diagnostics_channel` as `tiercache:<name>`. */
 export interface CacheEvents {
@@ -11,7 +11,7 @@ export interface CacheEvents {
   miss: { namespace: string; key: string }
   /** A value was written (L2, then L1). */
   written: { namespace: string; keys: readonly string[] }
-  /** Keys were deleted (or expired with `expire`). */
+  /** Keys were deleted with `delete` or `deleteMany` (`expire` emits nothing). */
   deleted: { namespace: string; keys: readonly string[] }
   /** A namespace was cleared. */
   cleared: { namespace: string; deleted: number }

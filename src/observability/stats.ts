@@ -1,4 +1,4 @@
-import type { CircuitState } from '../tiers/circuit_breaker.js'
+import type { CircuitState } from '../redis/circuit_breaker.js'
 
 /** A snapshot of what a cache (and its namespaces, which share counters) has done. */
 export interface CacheStats {

@@ -1,63 +1,128 @@
+/**
+ * L1: one bounded in-process LRU (lru-cache) per cache, holding decoded values for every namespace
+ * under one bound, and a view of it per namespace ({@link MemoryTier}) keyed by the caller's key (no
+ * string is built on a hit), with a tag index so that dropping a tag costs what it drops.
+ * @internal
+ */
 import { LRUCache } from 'lru-cache'
 
 /** What L1 holds for a key: the decoded value, never bytes, so a hit costs no decoding. */
 export interface MemoryEntry {
   /** The value (by reference: callers must treat cached values as immutable). */
-  readonly v: unknown
+  readonly value: unknown
   /** Logical expiry, ms since the epoch; 0 for none. */
-  readonly e: number
+  readonly expiresAt: number
   /** Tags the entry was written with. */
-  readonly t: readonly string[] | undefined
+  readonly tags: readonly string[] | undefined
   /** When this node installed the entry (ms since the epoch). */
-  readonly at: number
+  readonly installedAt: number
+  /**
+   * The checksum of the envelope the value came from (its version stamp; 0 for a value Redis never held):
+   * after a bus outage, revalidation keeps the entry only if Redis still holds the same checksum and expiry.
+   */
+  readonly checksum: number
+  /** When the value was made (tagged entries only): revalidation compares it with its tags' invalidations. */
+  readonly createdAt?: number | undefined
   /**
    * Set only on entries that need a time check on a hit (written with `grace` or `refreshAhead`):
-   * the time from which the entry needs attention (refresh ahead, or its logical expiry when it
-   * lives on in grace). Plain entries leave it out, so their hits never read the clock.
+   * the time from which a hit must look closer (start a refresh ahead, or treat the entry as
+   * expired while it lives on in grace). Plain entries leave it out, so their hits never read the clock.
    */
-  readonly g?: number
+  readonly reviewAt?: number
 }
+
+/**
+ * Heap an L1 entry takes beyond its value, counted with every entry's encoded size: the entry and key
+ * objects and their places in two maps and the LRU (bench/l1_heap.ts measured 268 bytes for a number).
+ * Without it a bound in bytes would let millions of tiny entries through.
+ */
+export const ENTRY_OVERHEAD = 256
 
 export interface MemoryTierOptions {
-  maxEntries: number | undefined
-  maxBytes: number | undefined
+  /** Most entries, all namespaces together. */
+  maxEntries: number
+  /** Most counted bytes (encoded sizes plus {@link ENTRY_OVERHEAD} each), all namespaces together. */
+  maxBytes: number
 }
 
-/** L1: a bounded in-process LRU (lru-cache), sized by entry count and by encoded bytes. */
-export class MemoryTier {
-  readonly #lru: LRUCache<string, MemoryEntry>
-  /** lru-cache refuses a `size` unless it is bounded by size. */
-  readonly #sized: boolean
-  /** Keys of tagged entries, by tag, so that dropping a tag costs what it drops, not a scan of L1. */
-  readonly #byTag = new Map<string, Set<string>>()
+/**
+ * The key of one live entry in the shared LRU: a namespace's view and the caller's key. One object per
+ * entry, found through the view's map, so a hit costs two map lookups and no string building.
+ */
+interface Slot {
+  readonly tier: MemoryTier
+  readonly key: string
+  /** Counted bytes of the entry it holds. */
+  size: number
+}
+
+/** Every namespace's L1 entries in one lru-cache: one bound (entries and bytes) for the whole cache. */
+export class MemoryStore {
+  readonly #lru: LRUCache<Slot, MemoryEntry>
 
   constructor(options: MemoryTierOptions) {
-    // At least one bound is set: resolveOptions guarantees maxEntries or maxBytes.
-    const lruOptions = {
-      ...(options.maxEntries !== undefined && { max: options.maxEntries }),
-      ...(options.maxBytes !== undefined && { maxSize: options.maxBytes, maxEntrySize: options.maxBytes }),
+    this.#lru = new LRUCache<Slot, MemoryEntry>({
+      max: options.maxEntries,
+      maxSize: options.maxBytes,
+      maxEntrySize: options.maxBytes,
       ttlAutopurge: false,
       allowStale: false,
       updateAgeOnGet: false,
       // Called synchronously whenever an entry leaves (delete, eviction, expiry, overwrite, clear).
-      dispose: (entry: MemoryEntry, key: string) => {
-        if (entry.t !== undefined) this.#unindex(key, entry.t)
-      },
-    } as LRUCache.Options<string, MemoryEntry, unknown>
-    this.#lru = new LRUCache<string, MemoryEntry>(lruOptions)
-    this.#sized = options.maxBytes !== undefined
+      dispose: (entry, slot, reason) => slot.tier.released(slot, entry, reason === 'set'),
+    })
+  }
+
+  /** A view for one namespace. */
+  namespace(): MemoryTier {
+    return new MemoryTier(this.#lru)
+  }
+
+  /** Entries of every namespace. */
+  get entries(): number {
+    return this.#lru.size
+  }
+
+  /** Counted bytes of every namespace. */
+  get bytes(): number {
+    return this.#lru.calculatedSize
+  }
+}
+
+/** One namespace's L1: a view of the cache's {@link MemoryStore}, keyed by the caller's key. */
+export class MemoryTier {
+  readonly #lru: LRUCache<Slot, MemoryEntry>
+  readonly #slots = new Map<string, Slot>()
+  /** Keys of tagged entries, by tag, so that dropping a tag costs what it drops, not a scan of L1. */
+  readonly #byTag = new Map<string, Set<string>>()
+  #bytes = 0
+
+  /** @internal Use `MemoryStore.namespace()`. */
+  constructor(lru: LRUCache<Slot, MemoryEntry>) {
+    this.#lru = lru
   }
 
   get(key: string): MemoryEntry | undefined {
-    return this.#lru.get(key)
+    const slot = this.#slots.get(key)
+    return slot === undefined ? undefined : this.#lru.get(slot)
   }
 
-  /** Installs an entry for `ttl` ms (0: no expiry), counted as `size` bytes. */
+  /** Installs an entry for `ttl` ms (0: no expiry) whose value's encoded size is `size` bytes. */
   set(key: string, entry: MemoryEntry, ttl: number, size: number): void {
-    this.#lru.set(key, entry, this.#sized ? { ttl, size: size > 0 ? size : 1 } : { ttl })
-    // After the set: it disposed of the old entry (and its index entries) first. A refused entry is not indexed.
-    if (entry.t !== undefined && this.#lru.peek(key) === entry) {
-      for (const tag of entry.t) {
+    let slot = this.#slots.get(key)
+    if (slot === undefined) this.#slots.set(key, (slot = { tier: this, key, size: 0 }))
+    const counted = Math.max(0, size) + ENTRY_OVERHEAD
+    this.#lru.set(slot, entry, { ttl, size: counted })
+    // After the set: it disposed of the old entry (and its index entries) first. A refused entry (larger than
+    // the whole bound) is not kept.
+    if (this.#lru.peek(slot) !== entry) {
+      if (this.#slots.get(key) === slot && !this.#lru.has(slot)) this.#slots.delete(key)
+      return
+    }
+    this.#bytes += counted - slot.size
+    slot.size = counted
+    if (entry.tags !== undefined) {
+      for (const tag of entry.tags) {
         const keys = this.#byTag.get(tag)
         if (keys === undefined) this.#byTag.set(tag, new Set([key]))
         else keys.add(key)
@@ -65,31 +130,74 @@ export class MemoryTier {
     }
   }
 
-  /** Milliseconds left before `key` expires from L1 (Infinity for no expiry, 0 when absent). */
-  remainingTtl(key: string): number {
-    return this.#lru.getRemainingTTL(key)
+  /** The entry at `key` without touching its recency (revalidation looks without using). */
+  peek(key: string): MemoryEntry | undefined {
+    const slot = this.#slots.get(key)
+    return slot === undefined ? undefined : this.#lru.peek(slot)
   }
 
-  /** Counted size of `key` (0 when absent). */
+  /** A snapshot of this namespace's live entries. */
+  snapshot(): Array<[string, MemoryEntry]> {
+    const out: Array<[string, MemoryEntry]> = []
+    for (const [key, slot] of this.#slots) {
+      const entry = this.#lru.peek(slot)
+      if (entry !== undefined) out.push([key, entry])
+    }
+    return out
+  }
+
+  /** Milliseconds left before `key` expires from L1 (Infinity for no expiry, 0 when absent). */
+  remainingTtl(key: string): number {
+    const slot = this.#slots.get(key)
+    return slot === undefined ? 0 : this.#lru.getRemainingTTL(slot)
+  }
+
+  /** The encoded size `key` was installed with (0 when absent). */
   sizeOf(key: string): number {
-    return this.#lru.info(key)?.size ?? 0
+    const slot = this.#slots.get(key)
+    return slot === undefined || slot.size === 0 ? 0 : slot.size - ENTRY_OVERHEAD
   }
 
   delete(key: string): void {
-    this.#lru.delete(key)
+    const slot = this.#slots.get(key)
+    if (slot !== undefined) this.#lru.delete(slot)
   }
 
   /** Drops every entry carrying one of `tags`; returns how many went. Costs what it drops (a tag index), not a scan. */
   deleteTagged(tags: Iterable<string>): number {
     const doomed = new Set<string>()
     for (const tag of tags) for (const key of this.#byTag.get(tag) ?? []) doomed.add(key)
-    for (const key of doomed) this.#lru.delete(key)
+    for (const key of doomed) this.delete(key)
     return doomed.size
   }
 
-  /** Tags with entries in the index (for tests: it must not outgrow L1). */
+  /** Tags with entries in the index (a diagnostic: it never outgrows L1). */
   get indexedTags(): number {
     return this.#byTag.size
+  }
+
+  /** Drops every entry of this namespace (the other namespaces keep theirs). */
+  clear(): void {
+    for (const slot of [...this.#slots.values()]) this.#lru.delete(slot)
+  }
+
+  /** Entries of this namespace (expired ones count until they are looked at, as in lru-cache). */
+  get entries(): number {
+    return this.#slots.size
+  }
+
+  /** Counted bytes of this namespace. */
+  get bytes(): number {
+    return this.#bytes
+  }
+
+  /** @internal The shared LRU let go of `entry` (`overwritten`: a new entry took its place under the same slot). */
+  released(slot: Slot, entry: MemoryEntry, overwritten: boolean): void {
+    if (entry.tags !== undefined) this.#unindex(slot.key, entry.tags)
+    if (overwritten) return
+    this.#bytes -= slot.size
+    slot.size = 0
+    if (this.#slots.get(slot.key) === slot) this.#slots.delete(slot.key)
   }
 
   #unindex(key: string, tags: readonly string[]): void {
@@ -99,17 +207,5 @@ export class MemoryTier {
       keys.delete(key)
       if (keys.size === 0) this.#byTag.delete(tag)
     }
-  }
-
-  clear(): void {
-    this.#lru.clear()
-  }
-
-  get entries(): number {
-    return this.#lru.size
-  }
-
-  get bytes(): number {
-    return this.#lru.calculatedSize
   }
 }

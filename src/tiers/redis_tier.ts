@@ -1,18 +1,31 @@
+/**
+ * L2: the cache's view of Redis, on a {@link RedisConnection} (timeouts, circuit breaker, coded
+ * errors). Reads arriving in the same tick are coalesced into one MGET (one per hash slot on a
+ * Cluster), and so are the lease-taking reads of `getOrSet`. Every write, delete and increment is
+ * one Lua call that also drops the entry's lease and carries the bus announcement (redis_scripts.ts).
+ * @internal
+ */
+import { randomBytes } from 'node:crypto'
 import calculateSlot from 'cluster-key-slot'
-import { Cluster, Redis, ReplyError } from 'ioredis'
-import { L2CommandError, L2TimeoutError, L2UnavailableError, NotACounterError } from '../errors.js'
-import { CircuitBreaker, type CircuitState } from './circuit_breaker.js'
+import { NotACounterError, L2CommandError } from '../errors.js'
+import { isReplyError, type RedisConnection, type RedisClient } from '../redis/connection.js'
+import type { CircuitState } from '../redis/circuit_breaker.js'
+import { unlock } from '../locks/redis_lock.js'
+import { leaseKeyOf } from './lease_keys.js'
+import {
+  DELETE,
+  ENSURE_TAGS,
+  EXPIRE,
+  FILL,
+  HEADERS,
+  INCR,
+  INVALIDATE_TAGS,
+  READ_WITH_LEASES,
+  TAKE_LEASE,
+  WRITE,
+} from './redis_scripts.js'
 
-/** An ioredis client: a single `Redis` (standalone or Sentinel) or a `Cluster`. */
-export type RedisClient = Redis | Cluster
-
-export interface RedisTierOptions {
-  /** Per-command timeout in ms; 0 for none. */
-  timeout: number
-  breakerThreshold: number
-  breakerCooldown: number
-  onCircuit: (state: CircuitState) => void
-}
+export type { RedisClient }
 
 export interface WriteItem {
   key: string
@@ -30,88 +43,89 @@ interface PendingRead {
 /** MGET is split into chunks of this many keys so that one reply never grows without bound. */
 const MAX_KEYS_PER_COMMAND = 500
 
-const INCR_SCRIPT = `
-local v = redis.call('INCRBY', KEYS[1], ARGV[1])
-if ARGV[2] ~= '0' and redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return v`
-
-// Rewrites the logical expiry in the envelope header (bytes 5..12) together with the Redis TTL,
-// atomically, so that a concurrent write is never lost.
-const EXPIRE_SCRIPT = `
-local v = redis.call('GET', KEYS[1])
-if not v then return 0 end
-if string.len(v) >= 12 and string.sub(v, 1, 2) == 'TC' then
-  v = string.sub(v, 1, 4) .. struct.pack('>d', tonumber(ARGV[1])) .. string.sub(v, 13)
-  redis.call('SET', KEYS[1], v, 'PX', ARGV[2])
-  return 1
-end
-return redis.call('PEXPIRE', KEYS[1], ARGV[2])`
-
-// One round trip for a dual write and its announcement: every SET (KEYS[i], ARGV[2i-1] bytes,
-// ARGV[2i] PX or '0'), then PUBLISH the last two ARGV. A failing SET aborts the script before
-// the PUBLISH, so only a write that reached Redis is announced.
-const SET_PUBLISH_SCRIPT = `
-for i, key in ipairs(KEYS) do
-  local px = ARGV[2 * i]
-  if px == '0' then redis.call('SET', key, ARGV[2 * i - 1]) else redis.call('SET', key, ARGV[2 * i - 1], 'PX', px) end
-end
-redis.call('PUBLISH', ARGV[#ARGV - 1], ARGV[#ARGV])
-return #KEYS`
-
-// The same for deletes: UNLINK, then PUBLISH; returns how many keys existed.
-const UNLINK_PUBLISH_SCRIPT = `
-local n = redis.call('UNLINK', unpack(KEYS))
-redis.call('PUBLISH', ARGV[1], ARGV[2])
-return n`
-
 /** A bus message to send in the same round trip as a write: `PUBLISH channel bytes`. */
 export interface Announcement {
   channel: string
   bytes: Buffer
 }
 
-interface ScriptCommands {
-  tiercacheIncr(key: string, by: string, px: string): Promise<number>
-  tiercacheExpire(key: string, expiresAt: string, px: string): Promise<number>
-  tiercacheSetPublish(numberOfKeys: number, ...args: Array<string | Buffer>): Promise<number>
-  tiercacheUnlinkPublish(numberOfKeys: number, ...args: Array<string | Buffer>): Promise<number>
+/** Builds the announcement of a write of these full keys (one namespace), or undefined without a bus. */
+export type Announce = ((keys: readonly string[]) => Announcement) | undefined
+
+/** What a `getOrSet` asks of the lease it takes with its read. */
+export interface LeaseRequest {
+  /** How long the lease lives when nothing writes the key (ms). */
+  ttl: number
+  /** `lock: true`: the caller that takes the lease runs the factory; the others wait for it. */
+  lock: boolean
+  /** An entry this close to its expiry (ms) already needs a fill (refresh ahead); 0 otherwise. */
+  refreshWindow: number
 }
 
-/**
- * L2: Redis through ioredis, with a timeout on every command, a circuit breaker, and reads
- * arriving in the same tick coalesced into one MGET (one per hash slot on a Cluster).
- */
-export class RedisTier {
-  readonly client: RedisClient
-  readonly isCluster: boolean
-  readonly #options: RedisTierOptions
-  readonly #breaker: CircuitBreaker
-  #pending: PendingRead[] = []
+/** A lease on an entry: its fill is written only while no write, delete or clear of the entry happened since. */
+export interface Lease {
+  /** The lease's Redis key. */
+  readonly key: string
+  readonly token: string
+  /** True when this call took the lease (with `lock`: this caller holds the lock). */
+  readonly mine: boolean
+}
 
-  constructor(client: RedisClient, options: RedisTierOptions) {
-    this.client = client
-    this.isCluster = client instanceof Cluster
-    this.#options = options
-    this.#breaker = new CircuitBreaker({
-      threshold: options.breakerThreshold,
-      cooldown: options.breakerCooldown,
-      onChange: options.onCircuit,
-    })
-    if (typeof (client as Partial<ScriptCommands>).tiercacheIncr !== 'function') {
-      client.defineCommand('tiercacheIncr', { numberOfKeys: 1, lua: INCR_SCRIPT })
-      client.defineCommand('tiercacheExpire', { numberOfKeys: 1, lua: EXPIRE_SCRIPT })
-      client.defineCommand('tiercacheSetPublish', { lua: SET_PUBLISH_SCRIPT })
-      client.defineCommand('tiercacheUnlinkPublish', { lua: UNLINK_PUBLISH_SCRIPT })
-    }
+/** Tag keys a write must make sure exist, and the value they get when they do not (just before the entry was made). */
+export interface TagKeys {
+  keys: readonly string[]
+  createdBefore: number
+}
+
+interface PendingLeaseRead {
+  key: string
+  lease: string
+  token: string
+  request: LeaseRequest
+  resolve: (value: { raw: Buffer | null; lease: Lease | undefined }) => void
+  reject: (error: unknown) => void
+}
+
+const NO_ANNOUNCEMENT: Announcement = { channel: '', bytes: Buffer.alloc(0) }
+
+export class RedisTier {
+  readonly connection: RedisConnection
+  readonly #prefix: string
+  readonly #lockChannel: string
+  /** Names this process in lease tokens; a counter makes each token unique. */
+  readonly #origin = randomBytes(6).toString('base64url')
+  #tokens = 0
+  #pending: PendingRead[] = []
+  #pendingLeases: PendingLeaseRead[] = []
+
+  constructor(connection: RedisConnection, prefix: string) {
+    this.connection = connection
+    this.#prefix = prefix
+    this.#lockChannel = lockChannelOf(prefix)
   }
 
   get circuit(): CircuitState {
-    return this.#breaker.state
+    return this.connection.circuit
   }
+
+  get isCluster(): boolean {
+    return this.connection.isCluster
+  }
+
+  /** The lease key of full entry key `k`. */
+  leaseKey(k: string): string {
+    return leaseKeyOf(this.#prefix, k, this.isCluster)
+  }
+
+  /** The channel lock releases are published on (the message is the lease key). */
+  get lockChannel(): string {
+    return this.#lockChannel
+  }
+
+  // ---------------------------------------------------------------- reads
 
   /** Reads one key. Reads issued in the same tick go out together as one MGET. */
   get(key: string): Promise<Buffer | null> {
-    if (!this.#breaker.allow()) return Promise.reject(this.#unavailable('GET'))
     return new Promise((resolve, reject) => {
       if (this.#pending.push({ key, resolve, reject }) === 1) process.nextTick(this.#flush)
     })
@@ -122,7 +136,7 @@ export class RedisTier {
     this.#pending = []
     if (batch.length === 1) {
       const read = batch[0] as PendingRead
-      this.#timed('GET', this.client.getBuffer(read.key)).then(read.resolve, read.reject)
+      this.connection.run('GET', (client) => client.getBuffer(read.key)).then(read.resolve, read.reject)
       return
     }
     this.mget(batch.map((read) => read.key)).then(
@@ -138,150 +152,268 @@ export class RedisTier {
   /** Reads many keys: one MGET per 500 keys (per hash slot on a Cluster), sent in parallel. */
   async mget(keys: readonly string[]): Promise<Array<Buffer | null>> {
     if (keys.length === 0) return []
-    if (!this.#breaker.allow()) throw this.#unavailable('MGET')
-    const groups = this.#group(keys)
     const out = new Array<Buffer | null>(keys.length)
     await Promise.all(
-      groups.map(async (indexes) => {
-        const values = await this.#timed('MGET', this.client.mgetBuffer(...indexes.map((i) => keys[i] as string)))
+      this.#group(keys).map(async (indexes) => {
+        const values = await this.connection.run('MGET', (client) =>
+          client.mgetBuffer(...indexes.map((i) => keys[i] as string)),
+        )
         for (let j = 0; j < indexes.length; j++) out[indexes[j] as number] = values[j] ?? null
       }),
     )
     return out
   }
 
-  async set(item: WriteItem): Promise<void> {
-    if (!this.#breaker.allow()) throw this.#unavailable('SET')
-    await this.#timed(
-      'SET',
-      item.px > 0 ? this.client.set(item.key, item.bytes, 'PX', item.px) : this.client.set(item.key, item.bytes),
+  /**
+   * The read of a `getOrSet`: the entry, and a lease when it needs a fill (absent, garbage, or past its expiry
+   * minus `request.refreshWindow`), in one Lua call. Reads in the same tick share it (per slot on a Cluster).
+   * Where Lua replies are not binary-safe (ioredis-mock) the values come from an MGET sent in the same round trip;
+   * the two are then not atomic, and a write between them can leave an entry without a lease (the caller then
+   * takes one before its factory starts) or a fresh entry with one (the caller gives it back).
+   */
+  readWithLease(key: string, request: LeaseRequest): Promise<{ raw: Buffer | null; lease: Lease | undefined }> {
+    return new Promise((resolve, reject) => {
+      const pending = { key, lease: this.leaseKey(key), token: this.#token(request.lock), request, resolve, reject }
+      if (this.#pendingLeases.push(pending) === 1) process.nextTick(this.#flushLeases)
+    })
+  }
+
+  readonly #flushLeases = (): void => {
+    const batch = this.#pendingLeases
+    this.#pendingLeases = []
+    const fail = (error: unknown): void => {
+      for (const read of batch) read.reject(error)
+    }
+    this.connection.binarySafeScripts().then((withValues) => {
+      for (const indexes of this.#group(
+        batch.map((read) => read.key),
+        MAX_KEYS_PER_COMMAND / 2,
+      ))
+        this.#readWithLeases(
+          indexes.map((i) => batch[i] as PendingLeaseRead),
+          withValues,
+        )
+    }, fail)
+  }
+
+  /** One Lua call for the group (and, where Lua replies are not binary-safe, an MGET sent with it). */
+  #readWithLeases(group: PendingLeaseRead[], withValues: boolean): void {
+    const keys: string[] = []
+    const args: string[] = [String(Date.now()), withValues ? '1' : '0']
+    for (const read of group) {
+      keys.push(read.key, read.lease)
+      args.push(read.token, String(read.request.ttl), read.request.lock ? '1' : '0', String(read.request.refreshWindow))
+    }
+    const replies = this.connection.evalBuffer<Array<[Buffer, number, number, Buffer]>>(READ_WITH_LEASES, keys, args)
+    const values = withValues
+      ? undefined
+      : this.connection.run('MGET', (client) => client.mgetBuffer(...group.map((read) => read.key)))
+    Promise.all([replies, values]).then(
+      ([tokens, raws]) => {
+        for (let i = 0; i < group.length; i++) {
+          const read = group[i] as PendingLeaseRead
+          const [token, mine, found, value] = tokens[i] ?? [Buffer.alloc(0), 0, 0, Buffer.alloc(0)]
+          const lease = token.length === 0 ? undefined : { key: read.lease, token: token.toString(), mine: mine === 1 }
+          const raw = raws === undefined ? (found === 1 ? value : null) : (raws[i] ?? null)
+          read.resolve({ raw, lease })
+        }
+      },
+      (error: unknown) => {
+        for (const read of group) read.reject(error)
+      },
     )
   }
 
-  /** Writes many keys in one pipeline (one per hash slot on a Cluster, in parallel). */
-  async setMany(items: readonly WriteItem[]): Promise<void> {
-    if (items.length === 0) return
-    if (!this.#breaker.allow()) throw this.#unavailable('SET')
-    const groups = this.#group(items.map((item) => item.key))
+  /** A lease without a read (forceFresh, refresh ahead, a tag check that turned a hit into a miss). */
+  async takeLease(key: string, request: LeaseRequest): Promise<Lease> {
+    const leaseKey = this.leaseKey(key)
+    const token = this.#token(request.lock)
+    const [current, mine] = await this.connection.eval<[string, number]>(
+      TAKE_LEASE,
+      [leaseKey],
+      [token, String(request.ttl), request.lock ? '1' : '0'],
+    )
+    return { key: leaseKey, token: current, mine: mine === 1 }
+  }
+
+  /** Drops a lease we took (a fill that will not be written) and wakes its lock waiters. */
+  async releaseLease(lease: Lease): Promise<void> {
+    await unlock(this.connection, lease, lease.token.startsWith('L') ? this.#lockChannel : '')
+  }
+
+  /** The first 16 bytes of each key ('' when absent), for revalidation: one Lua call per 500 keys (per slot). */
+  async headers(keys: readonly string[]): Promise<Buffer[]> {
+    const out = new Array<Buffer>(keys.length)
+    const plain = (await this.connection.binarySafeScripts()) ? '1' : '0'
     await Promise.all(
-      groups.map(async (indexes) => {
-        const pipeline = this.client.pipeline()
-        for (const i of indexes) {
-          const item = items[i] as WriteItem
-          if (item.px > 0) pipeline.set(item.key, item.bytes, 'PX', item.px)
-          else pipeline.set(item.key, item.bytes)
-        }
-        const results = await this.#timed('SET', pipeline.exec())
-        const failed = results?.find(([error]) => error !== null)
-        if (failed !== undefined) throw this.#wrap('SET', failed[0])
+      this.#group(keys).map(async (indexes) => {
+        const heads = await this.connection.evalBuffer<Buffer[]>(
+          HEADERS,
+          indexes.map((i) => keys[i] as string),
+          [plain],
+        )
+        for (let j = 0; j < indexes.length; j++) out[indexes[j] as number] = heads[j] ?? Buffer.alloc(0)
       }),
     )
+    return out
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /**
+   * Writes entries, drops their leases, makes sure their tag keys exist and announces them: one Lua call per
+   * group (per hash slot on a Cluster, in parallel; tag keys, in their own slot there, in a call of their own).
+   */
+  async write(items: readonly WriteItem[], tags: TagKeys | undefined, announce: Announce): Promise<void> {
+    if (items.length === 0) return
+    const tagValue = tags === undefined ? '' : String(tags.createdBefore)
+    const tagKeysInline = tags !== undefined && !this.isCluster ? tags.keys : []
+    const writes = this.#group(items.map((item) => item.key)).map(async (indexes) => {
+      const group = indexes.map((i) => items[i] as WriteItem)
+      const message = this.#announcement(
+        announce,
+        group.map((item) => item.key),
+      )
+      const keys: string[] = []
+      const args: Array<string | Buffer> = [String(group.length), message.channel, message.bytes, this.#lockChannel]
+      args.push(tagValue)
+      for (const item of group) {
+        keys.push(item.key, this.leaseKey(item.key))
+        args.push(item.bytes, String(item.px))
+      }
+      keys.push(...tagKeysInline)
+      await this.connection.eval(WRITE, keys, args)
+    })
+    if (tags !== undefined && this.isCluster) writes.push(this.#ensureTags(tags))
+    await Promise.all(writes)
   }
 
   /**
-   * Writes keys and publishes `announce(keysOfTheGroup)` in one round trip per group (one Lua
-   * call; one per hash slot on a Cluster, in parallel). The announcement goes out only if the
-   * writes succeeded.
+   * A `getOrSet` fill: written (and announced) only while `lease` holds. Resolves false when the lease was lost:
+   * the key was written, deleted or cleared since the lease was taken, so this value must not be cached.
    */
-  async setAndAnnounce(items: readonly WriteItem[], announce: (keys: string[]) => Announcement): Promise<void> {
-    if (items.length === 0) return
-    if (!this.#breaker.allow()) throw this.#unavailable('SET')
-    const client = this.client as unknown as ScriptCommands
-    await Promise.all(
-      this.#group(items.map((item) => item.key)).map(async (indexes) => {
-        const group = indexes.map((i) => items[i] as WriteItem)
-        const message = announce(group.map((item) => item.key))
-        const args: Array<string | Buffer> = group.map((item) => item.key)
-        for (const item of group) args.push(item.bytes, String(item.px))
-        args.push(message.channel, message.bytes)
-        await this.#timed('SET', client.tiercacheSetPublish(group.length, ...args))
-      }),
-    )
+  async fill(item: WriteItem, lease: Lease, tags: TagKeys | undefined, announce: Announce): Promise<boolean> {
+    const message = this.#announcement(announce, [item.key])
+    const keys = [item.key, lease.key]
+    if (tags !== undefined) {
+      if (this.isCluster) await this.#ensureTags(tags)
+      else keys.push(...tags.keys)
+    }
+    const args = [lease.token, item.bytes, String(item.px), message.channel, message.bytes, this.#lockChannel]
+    args.push(tags === undefined ? '' : String(tags.createdBefore))
+    return (await this.connection.eval<number>(FILL, keys, args)) === 1
   }
 
-  /** UNLINK and publish `announce(keysOfTheGroup)` in one round trip per group; resolves with how many existed. */
-  async delAndAnnounce(keys: readonly string[], announce: (keys: string[]) => Announcement): Promise<number> {
+  /** Deletes keys (and their leases) and announces it; resolves with how many existed. */
+  async del(keys: readonly string[], announce: Announce): Promise<number> {
     if (keys.length === 0) return 0
-    if (!this.#breaker.allow()) throw this.#unavailable('UNLINK')
-    const client = this.client as unknown as ScriptCommands
     const counts = await Promise.all(
-      this.#group(keys).map((indexes) => {
+      this.#group(keys, MAX_KEYS_PER_COMMAND / 2).map((indexes) => {
         const group = indexes.map((i) => keys[i] as string)
-        const message = announce(group)
-        return this.#timed('UNLINK', client.tiercacheUnlinkPublish(group.length, ...group, message.channel, message.bytes))
+        const message = this.#announcement(announce, group)
+        const pairs = group.flatMap((key) => [key, this.leaseKey(key)])
+        return this.connection.eval<number>(DELETE, pairs, [message.channel, message.bytes, this.#lockChannel])
       }),
     )
     return counts.reduce((a, b) => a + b, 0)
   }
 
-  /** Deletes keys (UNLINK); resolves with how many existed. */
-  async del(keys: readonly string[]): Promise<number> {
-    if (keys.length === 0) return 0
-    if (!this.#breaker.allow()) throw this.#unavailable('UNLINK')
-    const counts = await Promise.all(
-      this.#group(keys).map((indexes) => this.#timed('UNLINK', this.client.unlink(...indexes.map((i) => keys[i] as string)))),
-    )
-    return counts.reduce((a, b) => a + b, 0)
-  }
-
-  /** Atomic INCRBY; sets the TTL (ms) only when the counter is created. */
-  async incr(key: string, by: number, px: number): Promise<number> {
-    if (!this.#breaker.allow()) throw this.#unavailable('INCRBY')
+  /** Atomic INCRBY (drops the key's lease, announces it); sets the TTL (ms) only when the counter is created. */
+  async incr(key: string, by: number, px: number, announce: Announce): Promise<number> {
+    const message = this.#announcement(announce, [key])
+    const args = [String(by), String(px), message.channel, message.bytes, this.#lockChannel]
     try {
-      return await this.#timed('INCRBY', (this.client as unknown as ScriptCommands).tiercacheIncr(key, String(by), String(px)))
+      return await this.connection.eval<number>(INCR, [key, this.leaseKey(key)], args)
     } catch (error) {
-      if (error instanceof L2CommandError && /not an integer|out of range/i.test(String((error.cause as Error)?.message)))
-        throw new NotACounterError(`Key "${key}" does not hold an integer counter`, { cause: error.cause })
+      const cause = error instanceof L2CommandError ? error.cause : undefined
+      if (isReplyError(cause) && /not an integer|out of range/i.test((cause as Error).message))
+        throw new NotACounterError(key, { cause })
       throw error
     }
   }
 
-  /** Sets a new expiry on an existing key (logical expiry in the envelope and Redis TTL). */
-  async expire(key: string, expiresAt: number, px: number): Promise<boolean> {
-    if (!this.#breaker.allow()) throw this.#unavailable('EXPIRE')
-    const client = this.client as unknown as ScriptCommands
-    return (await this.#timed('EXPIRE', client.tiercacheExpire(key, String(expiresAt), String(px)))) === 1
+  /** Sets a new expiry on an existing key (logical expiry in the envelope and Redis TTL) and announces it. */
+  async expire(key: string, expiresAt: number, px: number, announce: Announce): Promise<boolean> {
+    const message = this.#announcement(announce, [key])
+    const header = Buffer.allocUnsafe(8)
+    header.writeDoubleBE(expiresAt)
+    const args = [header, String(px), message.channel, message.bytes]
+    return (await this.connection.eval<number>(EXPIRE, [key], args)) === 1
   }
 
-  /** Deletes every key matching a SCAN pattern, on every master. No KEYS: SCAN in batches. */
-  async deleteMatching(pattern: string): Promise<number> {
-    const nodes = this.client instanceof Cluster ? this.client.nodes('master') : [this.client]
+  /** Records that `tagKeys` (one namespace: one slot) were invalidated at `time`, and announces it, in one call. */
+  async invalidateTags(
+    tagKeys: readonly string[],
+    time: number,
+    announcement: Announcement | undefined,
+  ): Promise<void> {
+    const message = announcement ?? NO_ANNOUNCEMENT
+    await this.connection.eval(INVALIDATE_TAGS, tagKeys, [String(time), message.channel, message.bytes])
+  }
+
+  /** PUBLISH an announcement on its own (the end of a `clear`). */
+  async publish(announcement: Announcement): Promise<void> {
+    await this.connection.run('PUBLISH', (client) => client.publish(announcement.channel, announcement.bytes))
+  }
+
+  /**
+   * Deletes every entry whose key starts with `entryPrefix`, and their leases, on every master: one SCAN
+   * (never KEYS) matching both, filtered here. Resolves with how many entries were deleted.
+   */
+  async deleteMatching(entryPrefix: string): Promise<number> {
+    const pattern = `*${entryPrefix.replace(/[*?[\]\\]/g, '\\$&')}*`
+    const leaseOf = (key: string): string | undefined => {
+      const at = key.indexOf(`${this.#prefix}!lease:`)
+      if (at < 0) return undefined
+      const entry = key.slice(at + this.#prefix.length + 7)
+      return entry.startsWith(entryPrefix) && this.leaseKey(entry) === key ? entry : undefined
+    }
     let deleted = 0
-    for (const node of nodes) {
-      let cursor = '0'
-      do {
-        if (!this.#breaker.allow()) throw this.#unavailable('SCAN')
-        const [next, keys] = await this.#timed('SCAN', node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000))
-        cursor = next
-        if (keys.length === 0) continue
-        if (this.isCluster) {
-          // Keys found on one node may sit in different slots: delete each on its own.
-          const pipeline = node.pipeline()
-          for (const key of keys) pipeline.unlink(key)
-          const results = await this.#timed('UNLINK', pipeline.exec())
-          for (const [error, count] of results ?? []) if (error === null) deleted += Number(count)
-        } else {
-          deleted += await this.#timed('UNLINK', node.unlink(...keys))
-        }
-      } while (cursor !== '0')
+    for await (const { node, keys } of this.connection.scan(pattern)) {
+      const entries = keys.filter((key) => key.startsWith(entryPrefix))
+      const doomed = [...entries, ...keys.filter((key) => leaseOf(key) !== undefined)]
+      if (doomed.length === 0) continue
+      // Keys found on one node may sit in different slots on a Cluster: delete each on its own, in one pipeline.
+      const results = await this.connection.run('UNLINK', () => {
+        const pipeline = node.pipeline()
+        for (const key of doomed) pipeline.unlink(key)
+        return pipeline.exec()
+      })
+      for (let i = 0; i < entries.length; i++) {
+        const [error, count] = results?.[i] ?? [null, 0]
+        if (error === null) deleted += Number(count)
+      }
     }
     return deleted
   }
 
   /** Round trip to Redis (PING), resolving with the latency in ms. Ignores the circuit. */
-  async ping(): Promise<number> {
-    const started = performance.now()
-    await this.#timed('PING', this.client.ping())
-    return performance.now() - started
+  ping(): Promise<number> {
+    return this.connection.ping()
   }
 
-  /** Groups key indexes so each group can go in one multi-key command (same slot on a Cluster). */
-  #group(keys: readonly string[]): number[][] {
+  async #ensureTags(tags: TagKeys): Promise<void> {
+    await this.connection.eval(ENSURE_TAGS, tags.keys, [String(tags.createdBefore)])
+  }
+
+  #announcement(announce: Announce, keys: readonly string[]): Announcement {
+    return announce === undefined ? NO_ANNOUNCEMENT : announce(keys)
+  }
+
+  #token(lock: boolean): string {
+    return `${lock ? 'L' : 'F'}${this.#origin}.${(this.#tokens++).toString(36)}`
+  }
+
+  /**
+   * Groups key indexes so each group can go in one multi-key command: chunks of `max` keys, and on a Cluster
+   * one group per hash slot.
+   */
+  #group(keys: readonly string[], max = MAX_KEYS_PER_COMMAND): number[][] {
     if (!this.isCluster) {
-      if (keys.length <= MAX_KEYS_PER_COMMAND) return [keys.map((_, i) => i)]
+      if (keys.length <= max) return [keys.map((_, i) => i)]
       const chunks: number[][] = []
-      for (let start = 0; start < keys.length; start += MAX_KEYS_PER_COMMAND)
-        chunks.push(Array.from({ length: Math.min(MAX_KEYS_PER_COMMAND, keys.length - start) }, (_, j) => start + j))
+      for (let start = 0; start < keys.length; start += max)
+        chunks.push(Array.from({ length: Math.min(max, keys.length - start) }, (_, j) => start + j))
       return chunks
     }
     const bySlot = new Map<number, number[]>()
@@ -293,46 +425,9 @@ export class RedisTier {
     }
     return [...bySlot.values()]
   }
+}
 
-  /** Applies the timeout, maps errors to coded errors and feeds the circuit breaker. */
-  #timed<T>(command: string, promise: Promise<T>): Promise<T> {
-    const timeout = this.#options.timeout
-    return new Promise<T>((resolve, reject) => {
-      let done = false
-      const timer =
-        timeout > 0
-          ? setTimeout(() => {
-              done = true
-              this.#breaker.failure()
-              reject(new L2TimeoutError(`Redis ${command} did not answer within ${timeout} ms`))
-            }, timeout)
-          : undefined
-      promise.then(
-        (value) => {
-          if (done) return
-          clearTimeout(timer)
-          this.#breaker.success()
-          resolve(value)
-        },
-        (error: unknown) => {
-          if (done) return
-          clearTimeout(timer)
-          // A reply error means Redis is up and answered: not a reason to open the circuit.
-          if (error instanceof ReplyError) this.#breaker.success()
-          else this.#breaker.failure()
-          reject(this.#wrap(command, error))
-        },
-      )
-    })
-  }
-
-  #wrap(command: string, error: unknown): L2CommandError {
-    if (error instanceof L2CommandError) return error
-    const message = error instanceof Error ? error.message : String(error)
-    return new L2CommandError(`Redis ${command} failed: ${message}`, { cause: error })
-  }
-
-  #unavailable(command: string): L2UnavailableError {
-    return new L2UnavailableError(`Redis circuit is open after repeated failures; ${command} was not sent`)
-  }
+/** The channel lock releases of a prefix are published on. */
+export function lockChannelOf(prefix: string): string {
+  return `${prefix}!lock`
 }

@@ -3,11 +3,8 @@
  * encoding of the arguments (or by `options.key`). The wrapper keeps `fn`'s parameters, result
  * type and `this`, and adds `invalidate`, `refresh` and `peek` for given arguments.
  */
-import type { Cache } from '../cache/cache.js'
-import { refreshNow } from '../cache/factory_runner.js'
-import { resolveFill } from '../cache/fill_options.js'
-import type { GetOrSetOptions } from '../cache/options.js'
-import { describe } from '../internal/describe.js'
+import type { Cache, GetOrSetOptions } from '../index.js'
+import { checkGetOrSetOptions, describe } from '../seam.js'
 import { argumentsKey } from './key.js'
 
 /**
@@ -57,7 +54,8 @@ export type CachedFunction<A extends unknown[], V, This = unknown> = ((this: Thi
  * const user = await getUser(42)
  * await getUser.invalidate(42)
  * ```
- * @throws TypeError when `fn` is not a function, it has no name and neither `name` nor `key` is given, or an option is invalid.
+ * @throws TypeError when `fn` is not a function, it has no name and neither `name` nor `key` is given, or an
+ * option is invalid.
  */
 export function cached<A extends unknown[], R, This = unknown>(
   cache: Cache,
@@ -66,7 +64,8 @@ export function cached<A extends unknown[], R, This = unknown>(
 ): CachedFunction<A, Awaited<R>, This> {
   type V = Awaited<R>
   if (typeof fn !== 'function') throw new TypeError(`Expected \`fn\` to be a function, got ${describe(fn)}`)
-  if (typeof cache?.getOrSet !== 'function') throw new TypeError(`Expected \`cache\` to be a Cache, got ${describe(cache)}`)
+  if (typeof cache?.getOrSet !== 'function')
+    throw new TypeError(`Expected \`cache\` to be a Cache, got ${describe(cache)}`)
   const { name: nameOption, key: keyOption, tags: tagsOption, ...rest } = options ?? {}
   if (keyOption !== undefined && typeof keyOption !== 'function')
     throw new TypeError(`Expected \`key\` to be a function returning a string, got ${describe(keyOption)}`)
@@ -74,7 +73,7 @@ export function cached<A extends unknown[], R, This = unknown>(
   if (keyOption === undefined && (typeof name !== 'string' || name.length === 0))
     throw new TypeError(`Expected \`name\` (or \`key\`) for an anonymous function, got ${describe(nameOption)}`)
   // Validate the options once, now, rather than on the first miss.
-  resolveFill(1, { ...rest, tags: typeof tagsOption === 'function' ? undefined : tagsOption })
+  checkGetOrSetOptions({ ...rest, tags: typeof tagsOption === 'function' ? undefined : tagsOption })
 
   const keyFor = function (this: This, ...args: A): string {
     if (keyOption === undefined) return argumentsKey(name, args)
@@ -83,7 +82,9 @@ export function cached<A extends unknown[], R, This = unknown>(
     return key
   }
   const optionsFor = (self: This, args: A): GetOrSetOptions<V> =>
-    typeof tagsOption === 'function' ? { ...rest, tags: (result: V) => tagsOption.call(self, result, ...args) } : { ...rest, tags: tagsOption }
+    typeof tagsOption === 'function'
+      ? { ...rest, tags: (result: V) => tagsOption.call(self, result, ...args) }
+      : { ...rest, tags: tagsOption }
 
   const wrapped = async function (this: This, ...args: A): Promise<V> {
     const key = keyFor.apply(this, args)
@@ -98,8 +99,10 @@ export function cached<A extends unknown[], R, This = unknown>(
   }
   wrapped.refresh = async function (this: This, ...args: A): Promise<V> {
     const key = keyFor.apply(this, args)
-    const resolved = resolveFill(cache.scope.ctx.options.ttl, optionsFor(this, args))
-    return refreshNow<V>(cache.scope, cache.redisKey(key), key, () => fn.apply(this, args) as V | Promise<V>, resolved)
+    return cache.getOrSet<V>(key, () => fn.apply(this, args) as V | Promise<V>, {
+      ...optionsFor(this, args),
+      forceFresh: true,
+    })
   }
   Object.defineProperty(wrapped, 'name', { value: `cached ${typeof name === 'string' && name !== '' ? name : 'fn'}` })
   return wrapped

@@ -7,7 +7,7 @@
  * otherwise, so instances of a class share results for equal arguments: key by the instance in
  * `options.key` (it gets `this`) when its state changes the result.
  */
-import type { Cache } from '../cache/cache.js'
+import type { Cache } from '../index.js'
 import { describe } from '../internal/describe.js'
 import { cached, type CachedFunction, type CachedOptions } from './cached.js'
 
@@ -19,9 +19,16 @@ type Method<This, A extends unknown[], R> = (this: This, ...args: A) => R
 /** The decorator `cachedMethod` returns: usable in both decorator modes. */
 export interface CachedMethodDecorator<A extends unknown[], V> {
   /** TC39 standard decorator. */
-  <This, R extends Promise<V>>(method: Method<This, A, R>, context: ClassMethodDecoratorContext<This, Method<This, A, R>>): Method<This, A, R>
+  <This, R extends Promise<V>>(
+    method: Method<This, A, R>,
+    context: ClassMethodDecoratorContext<This, Method<This, A, R>>,
+  ): Method<This, A, R>
   /** Legacy `experimentalDecorators`. */
-  <T extends Method<never, A, Promise<V>>>(target: object, propertyKey: string | symbol, descriptor: TypedPropertyDescriptor<T>): void
+  <T extends Method<never, A, Promise<V>>>(
+    target: object,
+    propertyKey: string | symbol,
+    descriptor: TypedPropertyDescriptor<T>,
+  ): void
 }
 
 /**
@@ -44,14 +51,21 @@ export function cachedMethod<A extends unknown[] = never[], V = unknown>(
     const [first, second, third] = args
     if (typeof second === 'object' && second !== null && 'kind' in second) {
       const context = second as ClassMethodDecoratorContext
-      if (context.kind !== 'method') throw new TypeError(`@cachedMethod decorates methods, not a ${String(context.kind)}`)
+      if (context.kind !== 'method')
+        throw new TypeError(`@cachedMethod decorates methods, not a ${String(context.kind)}`)
       return wrapMethod(first as Method<unknown, A, Promise<V>>, String(context.name), cache, options)
     }
     const descriptor = third as PropertyDescriptor | undefined
     if (descriptor === undefined || typeof descriptor.value !== 'function')
       throw new TypeError(`@cachedMethod decorates methods, got ${describe(descriptor?.value)}`)
     const owner = typeof first === 'function' ? first : (first as object).constructor
-    descriptor.value = wrapMethod(descriptor.value as Method<unknown, A, Promise<V>>, String(second), cache, options, (owner as { name?: string }).name)
+    descriptor.value = wrapMethod(
+      descriptor.value as Method<unknown, A, Promise<V>>,
+      String(second),
+      cache,
+      options,
+      (owner as { name?: string }).name,
+    )
   } as CachedMethodDecorator<A, V>
 }
 
@@ -80,6 +94,7 @@ function wrapMethod<A extends unknown[], V>(
 
 function classNameOf(self: unknown): string {
   if (typeof self === 'function') return self.name
-  if (typeof self === 'object' && self !== null) return (self.constructor as { name?: string } | undefined)?.name ?? 'Object'
+  if (typeof self === 'object' && self !== null)
+    return (self.constructor as { name?: string } | undefined)?.name ?? 'Object'
   return 'Function'
 }

@@ -50,7 +50,11 @@ function encodeObject(value: object, seen: Set<object>): string {
       const entries = [...value].map(([k, v]) => `${encode(k, seen)}:${encode(v, seen)}`)
       return `M{${entries.sort().join(',')}}`
     }
-    if (value instanceof Set) return `S[${[...value].map((item) => encode(item, seen)).sort().join(',')}]`
+    if (value instanceof Set)
+      return `S[${[...value]
+        .map((item) => encode(item, seen))
+        .sort()
+        .join(',')}]`
     if (ArrayBuffer.isView(value)) {
       const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength)
       return `${value.constructor.name}:${bytes.toString('base64')}`
@@ -59,7 +63,10 @@ function encodeObject(value: object, seen: Set<object>): string {
     const toJSON = (value as { toJSON?: unknown }).toJSON
     if (typeof toJSON === 'function') return `J${encode(toJSON.call(value), seen)}`
     const proto = Object.getPrototypeOf(value) as object | null
-    const tag = proto === Object.prototype || proto === null ? '' : ((proto.constructor as { name?: string } | undefined)?.name ?? '')
+    const tag =
+      proto === Object.prototype || proto === null
+        ? ''
+        : ((proto.constructor as { name?: string } | undefined)?.name ?? '')
     const parts: string[] = []
     for (const k of Object.keys(value).sort()) {
       const v = (value as Record<string, unknown>)[k]

@@ -1,26 +1,41 @@
 /** Contract point 9: misuse gets a TypeError naming the bad value, and nothing cached is touched. */
 import { describe, expect, it } from 'vitest'
 import { createCache, ValueTooLargeError } from '../../src/index.js'
-import { autoClose, makeCache } from '../support/make_cache.js'
-import { useRedisServer } from '../support/redis_server.js'
+import { makeCache } from '../support/make_cache.js'
+import { useRedis } from '../support/redis_server.js'
 
-const redis = useRedisServer()
-autoClose()
+const redis = useRedis({ flush: false })
 
 describe('bad calls change nothing', () => {
   it.each([
     ['an empty key', (c: ReturnType<typeof makeCache>) => c.set('', 1), /`key`.*""/],
-    ['a non-string key', (c: ReturnType<typeof makeCache>) => c.set(42 as unknown as string, 1), /`key`.*`42` \(number\)/],
-    ['a key over maxKeyBytes', (c: ReturnType<typeof makeCache>) => c.set('é'.repeat(600), 1), /maxKeyBytes.*1200 bytes/],
+    [
+      'a non-string key',
+      (c: ReturnType<typeof makeCache>) => c.set(42 as unknown as string, 1),
+      /`key`.*`42` \(number\)/,
+    ],
+    [
+      'a key over maxKeyBytes',
+      (c: ReturnType<typeof makeCache>) => c.set('é'.repeat(600), 1),
+      /maxKeyBytes.*1200 bytes/,
+    ],
     ['a negative ttl', (c: ReturnType<typeof makeCache>) => c.set('k', 2, { ttl: -1 }), /`ttl`.*`-1` \(number\)/],
     ['an infinite ttl', (c: ReturnType<typeof makeCache>) => c.set('k', 2, { ttl: Infinity }), /`ttl`.*Infinity/],
     ['a NaN ttl', (c: ReturnType<typeof makeCache>) => c.set('k', 2, { ttl: NaN }), /`ttl`.*NaN/],
-    ['a bad ttl string', (c: ReturnType<typeof makeCache>) => c.set('k', 2, { ttl: '10 minutes' as '10m' }), /`ttl`.*"10 minutes"/],
+    [
+      'a bad ttl string',
+      (c: ReturnType<typeof makeCache>) => c.set('k', 2, { ttl: '10 minutes' as '10m' }),
+      /`ttl`.*"10 minutes"/,
+    ],
     ['a function value', (c: ReturnType<typeof makeCache>) => c.set('k', { f: () => 1 }), /function/],
     ['a symbol value', (c: ReturnType<typeof makeCache>) => c.set('k', { s: Symbol('x') }), /symbol/i],
     ['undefined', (c: ReturnType<typeof makeCache>) => c.set('k', undefined), /undefined/],
     ['bad tags', (c: ReturnType<typeof makeCache>) => c.set('k', 2, { tags: [''] }), /`tags`/],
-    ['a non-function factory', (c: ReturnType<typeof makeCache>) => c.getOrSet('x', 5 as unknown as () => number), /`factory`/],
+    [
+      'a non-function factory',
+      (c: ReturnType<typeof makeCache>) => c.getOrSet('x', 5 as unknown as () => number),
+      /`factory`/,
+    ],
     ['a non-integer incr', (c: ReturnType<typeof makeCache>) => c.incr('n', 1.5), /`by`.*1\.5/],
   ])('%s → TypeError, the existing entry is untouched', async (_name, call, message) => {
     const cache = makeCache({ redis: redis.server.url, namespace: 'bad' })

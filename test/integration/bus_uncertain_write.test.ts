@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/cache/cache.js'
 import { L2TimeoutError } from '../../src/errors.js'
 import { RedisServer } from '../support/redis_server.js'
-import { nextEvent, startNode, synced } from '../support/nodes.js'
+import { makeNode, nextEvent, synced } from '../support/make_cache.js'
 
 describe('a write that timed out but landed later is still announced', () => {
   let server: RedisServer
@@ -18,9 +18,9 @@ describe('a write that timed out but landed later is still announced', () => {
   })
   afterAll(async () => server?.close())
 
-  it('frozen Redis: A\'s set times out, Redis applies it after the thaw, and B drops its old L1 value', async () => {
-    const a = await startNode(server.url, { l2: { timeout: 100 } })
-    const b = await startNode(server.url)
+  it("frozen Redis: A's set times out, Redis applies it after the thaw, and B drops its old L1 value", async () => {
+    const a = await makeNode(server.url, { l2: { timeout: 100 } })
+    const b = await makeNode(server.url)
     nodes.push(a, b)
     await a.set('k', 'old')
     await synced(a, b)

@@ -2,10 +2,10 @@
 import { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { NotACounterError, type Cache, type CacheOptions } from '../../src/index.js'
-import { autoClose, makeCache } from '../support/make_cache.js'
-import { useRedisServer } from '../support/redis_server.js'
+import { internals, makeCache } from '../support/make_cache.js'
+import { useRedis } from '../support/redis_server.js'
 
-const redis = useRedisServer()
+const redis = useRedis({ flush: false })
 
 /**
  * These tests pin down what each facade method does on one node, down to what sits in its L1.
@@ -16,7 +16,6 @@ const redis = useRedisServer()
 function node(namespace: string, options: Omit<CacheOptions, 'redis' | 'namespace'> = {}): Cache {
   return makeCache({ redis: redis.server.url, namespace, bus: false, ...options })
 }
-autoClose()
 
 describe('get / set / has / delete', () => {
   it('writes L2 then L1: another node reads the value from Redis', async () => {
@@ -51,7 +50,7 @@ describe('get / set / has / delete', () => {
     await redis.raw.pexpire('tc:m3::k', 60_000) // Redis TTL longer than the logical expiry in the envelope
     const b = node('m3', { l1: { maxEntries: 10 } })
     expect(await b.get('k')).toBe(1)
-    const remainingL1 = b.scope.l1?.remainingTtl('k') ?? 0
+    const remainingL1 = internals(b).l1?.remainingTtl('k') ?? 0
     expect(remainingL1).toBeGreaterThan(0)
     expect(remainingL1).toBeLessThanOrEqual(2000)
   })
@@ -59,7 +58,7 @@ describe('get / set / has / delete', () => {
   it('caps the L1 TTL with l1.ttl', async () => {
     const a = node('m4', { l1: { maxEntries: 10, ttl: 100 } })
     await a.set('k', 1, { ttl: '1h' })
-    expect(a.scope.l1?.remainingTtl('k')).toBeLessThanOrEqual(100)
+    expect(internals(a).l1?.remainingTtl('k')).toBeLessThanOrEqual(100)
   })
 
   it('delete removes the key from L2 and L1 and reports whether it existed', async () => {
@@ -133,13 +132,21 @@ describe('getMany / setMany', () => {
 
   it('setMany validates every entry before writing any', async () => {
     const a = node('b2')
-    await expect(a.setMany([{ key: 'ok', value: 1 }, { key: 'bad', value: () => 1 }])).rejects.toThrow(TypeError)
+    await expect(
+      a.setMany([
+        { key: 'ok', value: 1 },
+        { key: 'bad', value: () => 1 },
+      ]),
+    ).rejects.toThrow(TypeError)
     expect(await redis.raw.exists('tc:b2::ok')).toBe(0)
   })
 
   it('deleteMany removes keys and counts those that existed', async () => {
     const a = node('b3')
-    await a.setMany([{ key: 'x', value: 1 }, { key: 'y', value: 2 }])
+    await a.setMany([
+      { key: 'x', value: 1 },
+      { key: 'y', value: 2 },
+    ])
     expect(await a.deleteMany(['x', 'y', 'z', 'x'])).toBe(2)
     expect(await a.getMany(['x', 'y'])).toEqual([undefined, undefined])
   })
@@ -182,7 +189,7 @@ describe('expire', () => {
     expect(pttl).toBeLessThanOrEqual(5000)
     const b = node('e1')
     expect(await b.get('k')).toBe('v')
-    expect(b.scope.l1?.remainingTtl('k')).toBeLessThanOrEqual(5000)
+    expect(internals(b).l1?.remainingTtl('k')).toBeLessThanOrEqual(5000)
     expect(await a.expire('missing', '5s')).toBe(false)
   })
 })

@@ -1,6 +1,6 @@
 /**
  * Several nodes as separate Node processes sharing one real Redis, under a bounded random
- * workload of set/delete/invalidateTags/get. Checks (DESIGN.md, contract point 3):
+ * workload of set/delete/invalidateTags/get. Checks (ARCHITECTURE.md, "The contract", point 3):
  * - after a writer's call resolves, every node returns the new value within the propagation bound;
  * - no node ever returns an older value after it returned a newer one (checked in each worker,
  *   by a reader that runs all along, and on every read the test makes).
@@ -26,7 +26,10 @@ class Worker {
 
   constructor(url: string) {
     const script = fileURLToPath(new URL('../fixtures/bus_worker.ts', import.meta.url))
-    this.child = fork(script, [url, String(KEYS), 'true'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    this.child = fork(script, [url, String(KEYS), 'true'], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    })
     this.ready = new Promise((resolve, reject) => {
       this.child.once('exit', (code) => reject(new Error(`worker exited with ${code}`)))
       this.child.on('message', (message: { ready?: boolean; id?: number; result?: unknown; error?: string }) => {
@@ -96,7 +99,9 @@ describe('coherence across processes', () => {
       } else {
         const tag = tagOf(k)
         await writer.request({ op: 'invalidateTags', tags: [tag] })
-        affected = Array.from({ length: KEYS }, (_, i) => i).filter((i) => tagOf(i) === tag).map((i) => `key:${i}`)
+        affected = Array.from({ length: KEYS }, (_, i) => i)
+          .filter((i) => tagOf(i) === tag)
+          .map((i) => `key:${i}`)
         for (const key of affected) expected.set(key, undefined)
         counts.invalidateTags++
       }
@@ -114,13 +119,17 @@ describe('coherence across processes', () => {
               return
             }
             if (elapsed > PROPAGATION_BOUND_MS)
-              throw new Error(`op ${ops}: node still returns ${JSON.stringify(values)} for ${affected.join(',')} after ${elapsed.toFixed(1)} ms, want ${JSON.stringify(want)}`)
+              throw new Error(
+                `op ${ops}: node still returns ${JSON.stringify(values)} for ${affected.join(',')} after ${elapsed.toFixed(1)} ms, want ${JSON.stringify(want)}`,
+              )
           }
         }),
       )
     }
 
-    const reports = await Promise.all(workers.map((w) => w.request<{ reads: number; violations: string[] }>({ op: 'stop' })))
+    const reports = await Promise.all(
+      workers.map((w) => w.request<{ reads: number; violations: string[] }>({ op: 'stop' })),
+    )
     delays.sort((x, y) => x - y)
     const p99 = delays[Math.floor(delays.length * 0.99)] ?? 0
     console.log(

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createCache } from '../../src/index.js'
 import { deferred } from '../support/deferred.js'
 import { RedisCluster } from '../support/redis_cluster.js'
+import { internals } from '../support/make_cache.js'
 
 // The same lock on a real 3-master Redis Cluster: the lock key and the value's key may live on
 // different nodes, and the release published by a script on one node must reach a subscriber
@@ -36,7 +37,7 @@ describe('distributed lock on Redis Cluster', () => {
     await vi.waitFor(() => expect(calls.size).toBe(keys.length))
     const second = keys.map((key) => b.getOrSet(key, factory(key), { lock: true, lockTimeout: '20s' }))
     // Every key of b has a waiter registered on its lock before the values are written.
-    await vi.waitFor(() => expect(b.scope.ctx.lockWaiters?.size).toBe(keys.length), { timeout: 10_000 })
+    await vi.waitFor(() => expect(internals(b).ctx.lockWaiters?.size).toBe(keys.length), { timeout: 10_000 })
     const started = performance.now()
     gate.resolve()
     expect(await Promise.all(first)).toEqual(keys.map((key) => `value of ${key}`))

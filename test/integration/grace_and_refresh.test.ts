@@ -65,7 +65,9 @@ describe('getOrSet with Redis', () => {
     expect(await reader.get('k')).toBeUndefined()
     const served: unknown[] = []
     reader.on('stale:served', (payload) => served.push(payload))
-    expect(await reader.getOrSet('k', () => Promise.reject(new Error('db down')), { ttl: 1000, grace: '1h' })).toBe('old')
+    expect(await reader.getOrSet('k', () => Promise.reject(new Error('db down')), { ttl: 1000, grace: '1h' })).toBe(
+      'old',
+    )
     expect(served).toMatchObject([{ key: 'k', reason: 'factory-error' }])
     expect(await reader.getOrSet('k', () => 'new', { ttl: 1000, grace: '1h' })).toBe('new')
     // The writer's L1 copy is past its logical expiry: get skips it and reads the new value.

@@ -8,23 +8,20 @@ import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/cache/cache.js'
 import { holdReplies, type Gate } from '../support/chaos.js'
-import { autoClose, makeCache } from '../support/make_cache.js'
-import { nextEvent, startNode, synced, useNodes } from '../support/nodes.js'
-import { useRedisServer } from '../support/redis_server.js'
+import { internals, makeCache, makeNode, nextEvent, synced } from '../support/make_cache.js'
+import { useRedis } from '../support/redis_server.js'
 
 /** Holds the replies of `cache`'s reads (on its real Redis client) until released. */
 function holdReads(cache: Cache): Gate {
-  return holdReplies(cache.scope.ctx.l2?.client as Redis, ['getBuffer', 'mgetBuffer'])
+  return holdReplies(internals(cache).ctx.l2?.connection.client as Redis, ['getBuffer', 'mgetBuffer'])
 }
 
 describe('promotion race: a read that started before an invalidation does not install its result', () => {
-  const env = useNodes()
-  const nodes = env.nodes
+  const env = useRedis()
 
   it('a delayed L2 reply carrying the old value is not promoted after the invalidation arrived', async () => {
-    const a = await startNode(env.server.url)
-    const b = await startNode(env.server.url)
-    nodes.push(a, b)
+    const a = await makeNode(env.server.url)
+    const b = await makeNode(env.server.url)
     await a.set('k', 'old')
     await synced(a, b)
     const gate = holdReads(b)
@@ -36,15 +33,14 @@ describe('promotion race: a read that started before an invalidation does not in
     await heard // the invalidation reached B while its read was in flight
     gate.release()
     expect(await read).toBe('old') // the read overlapped the write: returning either is linearizable
-    expect(b.scope.l1?.get('k')).toBeUndefined() // …but it was not installed
+    expect(internals(b).l1?.get('k')).toBeUndefined() // …but it was not installed
     expect(await b.get('k')).toBe('new')
     expect(await b.get('k')).toBe('new')
   })
 
   it('a factory result computed before an invalidation is returned but not cached (and does not overwrite Redis)', async () => {
-    const a = await startNode(env.server.url)
-    const b = await startNode(env.server.url)
-    nodes.push(a, b)
+    const a = await makeNode(env.server.url)
+    const b = await makeNode(env.server.url)
     let release!: () => void
     let started!: () => void
     const gate = new Promise<void>((resolve) => (release = resolve))
@@ -60,18 +56,17 @@ describe('promotion race: a read that started before an invalidation does not in
     await heard
     release()
     expect(await fill).toBe('from-old-db-row')
-    expect(b.scope.l1?.get('k')).toBeUndefined()
+    expect(internals(b).l1?.get('k')).toBeUndefined()
     expect(await b.get('k')).toBe('new')
     expect(await a.get('k')).toBe('new')
   })
 })
 
-const redis = useRedisServer()
+const redis = useRedis({ flush: false })
 const clients: Redis[] = []
 afterAll(() => {
   for (const client of clients) client.disconnect()
 })
-autoClose()
 
 /** A node with a Redis client of its own, so that its reads can be held. */
 function node(namespace: string): { cache: ReturnType<typeof makeCache>; client: Redis } {
@@ -91,7 +86,7 @@ describe('promotion race, invalidated on the same node (delete, set, clear)', ()
     await cache.delete('k')
     gate.release()
     expect(await read).toBe('old') // that caller asked before the delete
-    expect(cache.scope.l1?.get('k')).toBeUndefined()
+    expect(internals(cache).l1?.get('k')).toBeUndefined()
     expect(await cache.get('k')).toBeUndefined()
   })
 
@@ -121,7 +116,7 @@ describe('promotion race, invalidated on the same node (delete, set, clear)', ()
     await cache.delete('k') // e.g. the app updated the row and invalidated the key
     finish('computed from the old row')
     expect(await fill).toBe('computed from the old row')
-    expect(cache.scope.l1?.get('k')).toBeUndefined()
+    expect(internals(cache).l1?.get('k')).toBeUndefined()
     const other = makeCache({ redis: redis.server.url, namespace: 'f3', l1: false })
     expect(await other.get('k')).toBeUndefined()
   })
@@ -136,6 +131,6 @@ describe('promotion race, invalidated on the same node (delete, set, clear)', ()
     await cache.clear()
     gate.release()
     await read
-    expect(cache.scope.l1?.get('k')).toBeUndefined()
+    expect(internals(cache).l1?.get('k')).toBeUndefined()
   })
 })

@@ -4,11 +4,9 @@
  */
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { autoClose, makeCache } from '../support/make_cache.js'
+import { makeCache } from '../support/make_cache.js'
 import { RedisCluster } from '../support/redis_cluster.js'
-import { useRedisServer } from '../support/redis_server.js'
-
-autoClose()
+import { useRedis } from '../support/redis_server.js'
 
 async function commandCalls(raw: Redis): Promise<Record<string, number>> {
   const info = await raw.info('commandstats')
@@ -18,7 +16,7 @@ async function commandCalls(raw: Redis): Promise<Record<string, number>> {
 }
 
 describe('read coalescing on one Redis', () => {
-  const redis = useRedisServer()
+  const redis = useRedis({ flush: false })
 
   it('100 concurrent gets of keys missing from L1 → one MGET, each caller its own value', async () => {
     const writer = makeCache({ redis: redis.server.url, namespace: 'rc' })
@@ -41,15 +39,16 @@ describe('read coalescing on one Redis', () => {
     expect(await commandCalls(redis.raw)).toMatchObject({ get: 1 })
   })
 
-  it('concurrent getOrSet misses on different keys share the MGET', async () => {
+  it('concurrent getOrSet misses on different keys share one read: one Lua call that also takes their leases', async () => {
     const cache = makeCache({ redis: redis.server.url, namespace: 'rc-gos' })
-    await cache.health()
+    await cache.getOrSet('warm-the-script-cache', () => 0)
     await redis.raw.config('RESETSTAT')
     const values = await Promise.all(Array.from({ length: 20 }, (_, i) => cache.getOrSet(`k${i}`, () => i)))
     expect(values).toEqual(Array.from({ length: 20 }, (_, i) => i))
     const calls = await commandCalls(redis.raw)
-    expect(calls.mget).toBe(1)
-    expect(calls.set).toBe(20)
+    expect(calls.mget).toBeUndefined()
+    expect(calls.evalsha).toBe(1 + 20) // one Lua call reads all 20 and takes their leases, then 20 fills
+    expect(await redis.raw.keys('tc!lease:*')).toEqual([]) // every fill dropped its lease
   })
 
   it('a garbage payload in a batch fails only its own caller', async () => {

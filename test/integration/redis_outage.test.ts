@@ -5,7 +5,7 @@
 import { Redis } from 'ioredis'
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { L2CommandError, L2TimeoutError, L2UnavailableError } from '../../src/index.js'
-import { autoClose, makeCache, nextEvent } from '../support/make_cache.js'
+import { internals, makeCache, nextEvent } from '../support/make_cache.js'
 import { RedisServer } from '../support/redis_server.js'
 
 let server: RedisServer
@@ -18,7 +18,6 @@ afterAll(async () => {
   for (const client of clients) client.disconnect()
   await server.close()
 })
-autoClose()
 
 function client(): Redis {
   const c = new Redis(server.url, { maxRetriesPerRequest: 1, retryStrategy: () => 50 })
@@ -27,7 +26,8 @@ function client(): Redis {
   return c
 }
 
-const isL2Failure = (e: unknown): boolean => e instanceof L2CommandError || e instanceof L2TimeoutError || e instanceof L2UnavailableError
+const isL2Failure = (e: unknown): boolean =>
+  e instanceof L2CommandError || e instanceof L2TimeoutError || e instanceof L2UnavailableError
 
 describe('Redis killed', () => {
   it('reads fall back to L1 (within bus.maxStaleness), then to a miss; getOrSet falls back to the factory', async () => {
@@ -51,18 +51,22 @@ describe('Redis killed', () => {
     const error = await cache.set('k', 'during').catch((e: unknown) => e)
     expect(isL2Failure(error)).toBe(true)
     expect((error as L2CommandError).code).toMatch(/^E_L2_/)
-    expect(cache.scope.l1?.get('k')).toBeUndefined()
+    expect(internals(cache).l1?.get('k')).toBeUndefined()
     await expect(cache.delete('k')).rejects.toSatisfy(isL2Failure)
   })
 
   it("policy 'local': set resolves, keeps the value in L1 for at most localTtl, and says so", async () => {
-    const cache = makeCache({ redis: client(), namespace: 'o3', l2: { timeout: 200, onWriteError: 'local', localTtl: 1000 } })
+    const cache = makeCache({
+      redis: client(),
+      namespace: 'o3',
+      l2: { timeout: 200, onWriteError: 'local', localTtl: 1000 },
+    })
     await server.kill()
     const degraded = nextEvent(cache, 'write:degraded')
     await cache.set('k', 'local only', { ttl: '1h' })
     expect((await degraded).key).toBe('k')
     expect(await cache.get('k')).toBe('local only')
-    expect(cache.scope.l1?.remainingTtl('k')).toBeLessThanOrEqual(1000)
+    expect(internals(cache).l1?.remainingTtl('k')).toBeLessThanOrEqual(1000)
   })
 
   it('getOrSet keeps a factory value whose write failed in L1 for at most localTtl', async () => {
@@ -72,7 +76,7 @@ describe('Redis killed', () => {
     expect(await cache.getOrSet('k', () => ++calls)).toBe(1)
     expect(await cache.getOrSet('k', () => ++calls)).toBe(1)
     expect(calls).toBe(1)
-    expect(cache.scope.l1?.remainingTtl('k')).toBeLessThanOrEqual(500)
+    expect(internals(cache).l1?.remainingTtl('k')).toBeLessThanOrEqual(500)
   })
 
   it('resumes by itself when Redis comes back, without a new cache', async () => {
@@ -126,7 +130,11 @@ describe('Redis frozen (SIGSTOP)', () => {
   })
 
   it('the circuit opens after `threshold` failures and later calls fail fast without being sent', async () => {
-    const cache = makeCache({ redis: client(), namespace: 'o7', l2: { timeout: 100, breaker: { threshold: 2, cooldown: '1m' } } })
+    const cache = makeCache({
+      redis: client(),
+      namespace: 'o7',
+      l2: { timeout: 100, breaker: { threshold: 2, cooldown: '1m' } },
+    })
     await cache.get('connect')
     server.freeze()
     try {

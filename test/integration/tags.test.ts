@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/cache/cache.js'
 import { createCache } from '../../src/cache/create_cache.js'
-import type { RedisServer } from '../support/redis_server.js'
-import { nextEvent, startNode, synced, useNodes } from '../support/nodes.js'
+import { useRedis, type RedisServer } from '../support/redis_server.js'
+import { internals, makeNode, nextEvent, synced } from '../support/make_cache.js'
 
 /** Calls of GET and MGET the server has answered so far (INFO commandstats). */
 async function reads(server: RedisServer): Promise<{ get: number; mget: number }> {
@@ -12,16 +12,14 @@ async function reads(server: RedisServer): Promise<{ get: number; mget: number }
 }
 
 describe('tags: invalidateTags on every node and in Redis', () => {
-  const env = useNodes()
-  const nodes = env.nodes
+  const env = useRedis()
 
   async function node(): Promise<Cache> {
-    const cache = await startNode(env.server.url)
-    nodes.push(cache)
+    const cache = await makeNode(env.server.url)
     return cache
   }
 
-  it('drops tagged entries from every node\'s L1 and makes them misses in Redis, without touching other entries', async () => {
+  it("drops tagged entries from every node's L1 and makes them misses in Redis, without touching other entries", async () => {
     const a = await node()
     const b = await node()
     await a.set('p1', 'one', { tags: ['products'] })
@@ -33,11 +31,11 @@ describe('tags: invalidateTags on every node and in Redis', () => {
 
     const heard = nextEvent(b, 'bus:message', (m) => m.kind === 'tags')
     await a.invalidateTags(['products'])
-    expect(a.scope.l1?.get('p1')).toBeUndefined()
+    expect(internals(a).l1?.get('p1')).toBeUndefined()
     await heard
-    expect(b.scope.l1?.get('p1')).toBeUndefined()
-    expect(b.scope.l1?.get('p2')).toBeUndefined()
-    expect(b.scope.l1?.get('u1')?.v).toBe('user')
+    expect(internals(b).l1?.get('p1')).toBeUndefined()
+    expect(internals(b).l1?.get('p2')).toBeUndefined()
+    expect(internals(b).l1?.get('u1')?.value).toBe('user')
     expect(await b.getMany(['p1', 'p2', 'u1', 'plain'])).toEqual([undefined, undefined, 'user', 'untagged'])
     expect(await a.get('p2')).toBeUndefined()
 
@@ -102,17 +100,25 @@ describe('tags: invalidateTags on every node and in Redis', () => {
 
     let release!: () => void
     const gate = new Promise<void>((resolve) => (release = resolve))
+    let started!: () => void
+    const running = new Promise<void>((resolve) => (started = resolve))
     await b.delete('g')
-    const slow = b.getOrSet('g', async () => {
-      await gate
-      return 'computed-before-invalidation'
-    }, { tags: ['t'] })
+    const slow = b.getOrSet(
+      'g',
+      async () => {
+        started()
+        await gate
+        return 'computed-before-invalidation'
+      },
+      { tags: ['t'] },
+    )
+    await running // the factory has started: the invalidation below comes after it
     heard = nextEvent(b, 'bus:message', (m) => m.kind === 'tags')
     await a.invalidateTags(['t'])
     await heard
     release()
     expect(await slow).toBe('computed-before-invalidation')
-    expect(b.scope.l1?.get('g')).toBeUndefined()
+    expect(internals(b).l1?.get('g')).toBeUndefined()
     expect(await a.get('g')).toBeUndefined()
   })
 

@@ -1,12 +1,11 @@
 /** Contract point 8: whatever msgpackr's structured cloning carries comes back equal from Redis. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { autoClose, makeCache } from '../support/make_cache.js'
+import { makeCache } from '../support/make_cache.js'
 import { RedisServer } from '../support/redis_server.js'
 
 let server: RedisServer
 beforeAll(async () => (server = await RedisServer.start()))
 afterAll(async () => server.close())
-autoClose()
 
 async function throughRedis<T>(value: T, codec: 'msgpack' | 'json' = 'msgpack'): Promise<unknown> {
   const writer = makeCache({ redis: server.url, namespace: `rt-${codec}`, codec })
@@ -18,7 +17,13 @@ async function throughRedis<T>(value: T, codec: 'msgpack' | 'json' = 'msgpack'):
 describe('msgpack codec round trips through Redis', () => {
   it.each([
     ['Date', new Date('2026-11-23T10:00:00.123Z')],
-    ['Map', new Map<unknown, unknown>([['a', 1], [2, { b: [3] }]])],
+    [
+      'Map',
+      new Map<unknown, unknown>([
+        ['a', 1],
+        [2, { b: [3] }],
+      ]),
+    ],
     ['Set', new Set(['x', 1, null])],
     ['Buffer', Buffer.from([0, 1, 254, 255])],
     ['Uint8Array', new Uint8Array([9, 8, 7])],
@@ -34,7 +39,8 @@ describe('msgpack codec round trips through Redis', () => {
   ])('%s', async (_name, value) => {
     const back = await throughRedis(value)
     expect(back).toEqual(value)
-    if (value !== null && typeof value === 'object') expect(Object.getPrototypeOf(back)).toBe(Object.getPrototypeOf(value))
+    if (value !== null && typeof value === 'object')
+      expect(Object.getPrototypeOf(back)).toBe(Object.getPrototypeOf(value))
   })
 
   it('circular references', async () => {
@@ -56,7 +62,9 @@ describe('msgpack codec round trips through Redis', () => {
 
 describe('json codec', () => {
   it('round trips what JSON carries', async () => {
-    expect(await throughRedis({ a: [1, 'two', null, { b: true }] }, 'json')).toEqual({ a: [1, 'two', null, { b: true }] })
+    expect(await throughRedis({ a: [1, 'two', null, { b: true }] }, 'json')).toEqual({
+      a: [1, 'two', null, { b: true }],
+    })
   })
 
   it('refuses BigInt and functions with a TypeError', async () => {

@@ -4,15 +4,19 @@
  */
 import { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
+import { RedisConnection } from '../../src/redis/connection.js'
 import { RedisTier } from '../../src/tiers/redis_tier.js'
 import { readyCache } from '../support/make_cache.js'
 import { commandsDuring } from '../support/monitor.js'
-import { useRedisServer } from '../support/redis_server.js'
+import { useRedis } from '../support/redis_server.js'
 
-const redis = useRedisServer()
+const redis = useRedis({ flush: false })
 
 function tier(client: Redis): RedisTier {
-  return new RedisTier(client, { timeout: 1000, breakerThreshold: 5, breakerCooldown: 1000, onCircuit: () => undefined })
+  return new RedisTier(
+    new RedisConnection(client, false, { timeout: 1000, breakerThreshold: 5, breakerCooldown: 1000 }),
+    'tc',
+  )
 }
 
 function listen(url: string, channel: string): Promise<{ messages: Buffer[]; sub: Redis }> {
@@ -22,7 +26,7 @@ function listen(url: string, channel: string): Promise<{ messages: Buffer[]; sub
   return sub.subscribe(channel).then(() => ({ messages, sub }))
 }
 
-describe('RedisTier.setAndAnnounce / delAndAnnounce', () => {
+describe('RedisTier.write / del', () => {
   it('writes every key and publishes once, as one command', async () => {
     const client = new Redis(redis.server.url)
     const { messages, sub } = await listen(redis.server.url, 'bus')
@@ -31,11 +35,12 @@ describe('RedisTier.setAndAnnounce / delAndAnnounce', () => {
       await client.ping() // connected: the handshake is not part of what is counted
       const published = new Promise<void>((resolve) => sub.once('messageBuffer', () => resolve()))
       const sent = await commandsDuring(redis.server.url, () =>
-        t.setAndAnnounce(
+        t.write(
           [
             { key: 'a', bytes: Buffer.from('1'), px: 60_000 },
             { key: 'b', bytes: Buffer.from('2'), px: 0 },
           ],
+          undefined,
           (keys) => ({ channel: 'bus', bytes: Buffer.from(keys.join(',')) }),
         ),
       )
@@ -49,14 +54,26 @@ describe('RedisTier.setAndAnnounce / delAndAnnounce', () => {
       expect(await redis.raw.pttl('b')).toBe(-1)
       // With the script cached, a write is exactly one command sent.
       const again = await commandsDuring(redis.server.url, () =>
-        t.setAndAnnounce([{ key: 'a', bytes: Buffer.from('3'), px: 0 }], () => ({ channel: 'bus', bytes: Buffer.from('a') })),
+        t.write([{ key: 'a', bytes: Buffer.from('3'), px: 0 }], undefined, () => ({
+          channel: 'bus',
+          bytes: Buffer.from('a'),
+        })),
       )
       expect(again.map((c) => c.name)).toEqual(['evalsha'])
-      await new Promise<void>((resolve) => (messages.length > 1 ? resolve() : sub.once('messageBuffer', () => resolve())))
+      await new Promise<void>((resolve) =>
+        messages.length > 1 ? resolve() : sub.once('messageBuffer', () => resolve()),
+      )
       messages.splice(1)
 
-      expect(await t.delAndAnnounce(['a', 'b', 'c'], (keys) => ({ channel: 'bus', bytes: Buffer.from(`del:${keys.join(',')}`) }))).toBe(2)
-      await new Promise<void>((resolve) => (messages.length > 1 ? resolve() : sub.once('messageBuffer', () => resolve())))
+      expect(
+        await t.del(['a', 'b', 'c'], (keys) => ({
+          channel: 'bus',
+          bytes: Buffer.from(`del:${keys.join(',')}`),
+        })),
+      ).toBe(2)
+      await new Promise<void>((resolve) =>
+        messages.length > 1 ? resolve() : sub.once('messageBuffer', () => resolve()),
+      )
       expect(messages.map(String)).toEqual(['a,b', 'del:a,b,c'])
     } finally {
       client.disconnect()
@@ -72,7 +89,10 @@ describe('RedisTier.setAndAnnounce / delAndAnnounce', () => {
       await redis.raw.config('SET', 'maxmemory', '1') // every write is refused (OOM) from here
       const t = tier(client)
       await expect(
-        t.setAndAnnounce([{ key: 'k', bytes: Buffer.from('v'), px: 0 }], () => ({ channel: 'bus2', bytes: Buffer.from('k') })),
+        t.write([{ key: 'k', bytes: Buffer.from('v'), px: 0 }], undefined, () => ({
+          channel: 'bus2',
+          bytes: Buffer.from('k'),
+        })),
       ).rejects.toMatchObject({ code: 'E_L2_COMMAND' })
       await redis.raw.config('SET', 'maxmemory', '0')
       // Prove the channel works, so an empty list means "nothing was published", not "nothing arrived yet".
@@ -89,17 +109,26 @@ describe('RedisTier.setAndAnnounce / delAndAnnounce', () => {
 })
 
 describe('round trips of the facade, with the bus on (the default)', () => {
-  it('set → 1 command, cold getOrSet → 2 (read, then write+announce), delete → 1', async () => {
+  it('set → 1 command, cold getOrSet → 2 (read + lease, then write+announce), delete → 1', async () => {
     const cache = await readyCache({ redis: redis.server.url, namespace: 'rt' })
     try {
       await cache.set('warm-the-script-cache', 1)
       await cache.delete('warm-the-script-cache')
+      await cache.getOrSet('warm-the-script-cache', () => 1)
       const names = async (action: () => Promise<unknown>): Promise<string[]> =>
         (await commandsDuring(redis.server.url, action)).map((c) => c.name)
       expect(await names(() => cache.set('a', { v: 1 }))).toEqual(['evalsha'])
-      expect(await names(() => cache.getOrSet('cold', () => 42))).toEqual(['get', 'evalsha'])
+      // The read takes a lease in the same Lua call; the write is made only while the lease holds.
+      expect(await names(() => cache.getOrSet('cold', () => 42))).toEqual(['evalsha', 'evalsha'])
       expect(await names(() => cache.delete('a'))).toEqual(['evalsha'])
-      expect(await names(() => cache.setMany([{ key: 'x', value: 1 }, { key: 'y', value: 2 }]))).toEqual(['evalsha'])
+      expect(
+        await names(() =>
+          cache.setMany([
+            { key: 'x', value: 1 },
+            { key: 'y', value: 2 },
+          ]),
+        ),
+      ).toEqual(['evalsha'])
     } finally {
       await cache.close()
     }

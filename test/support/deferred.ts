@@ -16,7 +16,10 @@ export function deferred<T>(): Deferred<T> {
 }
 
 /** Resolves with the next payload of `name` emitted by `cache`. */
-export function nextEvent<P>(cache: { on(name: never, listener: never): unknown; off(name: never, listener: never): unknown }, name: string): Promise<P> {
+export function nextEvent<P>(
+  cache: { on(name: never, listener: never): unknown; off(name: never, listener: never): unknown },
+  name: string,
+): Promise<P> {
   return new Promise<P>((resolve) => {
     const on = cache.on as (name: string, listener: (payload: P) => void) => unknown
     const off = cache.off as (name: string, listener: (payload: P) => void) => unknown

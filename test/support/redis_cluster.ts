@@ -19,11 +19,25 @@ export class RedisCluster {
       for (let i = 0; i < masters; i++) {
         servers.push(
           await RedisServer.start({
-            args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`, '--cluster-node-timeout', '2000'],
+            args: [
+              '--cluster-enabled',
+              'yes',
+              '--cluster-config-file',
+              `nodes-${i}.conf`,
+              '--cluster-node-timeout',
+              '2000',
+            ],
           }),
         )
       }
-      await run('redis-cli', ['--cluster', 'create', ...servers.map((s) => `127.0.0.1:${s.port}`), '--cluster-replicas', '0', '--cluster-yes'])
+      await run('redis-cli', [
+        '--cluster',
+        'create',
+        ...servers.map((s) => `127.0.0.1:${s.port}`),
+        '--cluster-replicas',
+        '0',
+        '--cluster-yes',
+      ])
       const cluster = new RedisCluster(servers)
       await cluster.#waitUntilOk()
       return cluster
@@ -64,6 +78,8 @@ async function run(command: string, args: string[]): Promise<string> {
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
     child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()))
     child.once('error', reject)
-    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${command} ${args.join(' ')}:\n${out}`))))
+    child.once('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${command} ${args.join(' ')}:\n${out}`)),
+    )
   })
 }

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll } from 'vitest'
+import { afterAll, afterEach, beforeAll } from 'vitest'
 
 const live = new Set<ChildProcess>()
 process.once('exit', () => {
@@ -98,13 +98,20 @@ export class RedisServer {
     const child = spawn(
       'redis-server',
       [
-        '--port', String(this.port),
-        '--bind', '127.0.0.1',
-        '--save', '',
-        '--appendonly', 'no',
-        '--dir', this.#dir,
-        '--protected-mode', 'no',
-        '--enable-debug-command', 'local',
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        this.#dir,
+        '--protected-mode',
+        'no',
+        '--enable-debug-command',
+        'local',
         ...this.#args,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -184,17 +191,29 @@ export class RedisServer {
   }
 }
 
+export interface RedisFixture {
+  readonly server: RedisServer
+  /** `redis://127.0.0.1:<port>` */
+  readonly url: string
+  /** A raw ioredis client, for looking behind the cache's back. */
+  readonly raw: import('ioredis').Redis
+}
+
 /**
- * Starts a RedisServer before the tests of the calling file (or describe block) and closes it
- * after them, with a raw ioredis client for looking behind the cache's back.
+ * The one Redis fixture: a fresh redis-server on a free port for the calling file (or describe
+ * block), started before its tests and closed after them, flushed after each test unless
+ * `flush: false`, with a raw ioredis client.
  */
-export function useRedisServer(): { readonly server: RedisServer; readonly raw: import('ioredis').Redis } {
+export function useRedis(options: RedisServerOptions & { flush?: boolean } = {}): RedisFixture {
   let server: RedisServer | undefined
   let raw: import('ioredis').Redis | undefined
   beforeAll(async () => {
-    server = await RedisServer.start()
+    server = await RedisServer.start(options)
     const { Redis } = await import('ioredis')
     raw = new Redis(server.url)
+  })
+  afterEach(async () => {
+    if (options.flush !== false && server?.running === true) await server.cli('flushall')
   })
   afterAll(async () => {
     raw?.disconnect()
@@ -202,11 +221,15 @@ export function useRedisServer(): { readonly server: RedisServer; readonly raw: 
   })
   return {
     get server() {
-      if (server === undefined) throw new Error('useRedisServer: the server starts in beforeAll')
+      if (server === undefined) throw new Error('useRedis: the server starts in beforeAll')
       return server
     },
+    get url() {
+      if (server === undefined) throw new Error('useRedis: the server starts in beforeAll')
+      return server.url
+    },
     get raw() {
-      if (raw === undefined) throw new Error('useRedisServer: the client connects in beforeAll')
+      if (raw === undefined) throw new Error('useRedis: the client connects in beforeAll')
       return raw
     },
   }

@@ -26,11 +26,21 @@ export class Worker {
 
   /** The first message (past or future) with `field`; rejects if the process exits or `timeout` ms pass first. */
   next(field: string, timeout = 15_000): Promise<Record<string, unknown>> {
+    return this.first((m) => field in m, field, timeout)
+  }
+
+  /** The first message (past or future) matching `when`; rejects if the process exits or `timeout` ms pass first. */
+  first(
+    when: (message: Record<string, unknown>) => boolean,
+    field = 'a matching message',
+    timeout = 15_000,
+  ): Promise<Record<string, unknown>> {
     return new Promise((resolve, reject) => {
       const check = (): boolean => {
-        const found = this.messages.find((m) => field in m)
+        const found = this.messages.find(when)
         if (found !== undefined) resolve(found)
-        else if (this.#exited) reject(new Error(`worker exited before sending ${field}: ${JSON.stringify(this.messages)}`))
+        else if (this.#exited)
+          reject(new Error(`worker exited before sending ${field}: ${JSON.stringify(this.messages)}`))
         else return false
         return true
       }

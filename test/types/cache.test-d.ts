@@ -5,7 +5,9 @@ declare const cache: Cache
 
 describe('generic signatures', () => {
   it('getOrSet infers T from the factory, sync or async', () => {
-    expectTypeOf(cache.getOrSet('k', async () => ({ id: 1, name: 'x' }))).toEqualTypeOf<Promise<{ id: number; name: string }>>()
+    expectTypeOf(cache.getOrSet('k', async () => ({ id: 1, name: 'x' }))).toEqualTypeOf<
+      Promise<{ id: number; name: string }>
+    >()
     expectTypeOf(cache.getOrSet('k', () => 42)).toEqualTypeOf<Promise<number>>()
     expectTypeOf(cache.getOrSet('k', () => null as string | null)).toEqualTypeOf<Promise<string | null>>()
   })

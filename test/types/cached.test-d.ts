@@ -53,7 +53,9 @@ describe('cached() types', () => {
   })
 
   it('cache.wrap has the same type as cached()', () => {
-    expectTypeOf(cache.wrap(loadUser)).toEqualTypeOf<CachedFunction<[id: number, options?: { fresh: boolean }], User, unknown>>()
+    expectTypeOf(cache.wrap(loadUser)).toEqualTypeOf<
+      CachedFunction<[id: number, options?: { fresh: boolean }], User, unknown>
+    >()
   })
 })
 
@@ -61,7 +63,9 @@ describe('getOrSet types', () => {
   it('infers T from the factory', async () => {
     expectTypeOf(await cache.getOrSet('k', () => 1)).toEqualTypeOf<number>()
     expectTypeOf(await cache.getOrSet('k', async () => ({ a: 'x' }))).toEqualTypeOf<{ a: string }>()
-    expectTypeOf(await cache.getOrSet('k', () => loadUser(1), { shouldCache: (user) => user.id > 0 })).toEqualTypeOf<User>()
+    expectTypeOf(
+      await cache.getOrSet('k', () => loadUser(1), { shouldCache: (user) => user.id > 0 }),
+    ).toEqualTypeOf<User>()
   })
 
   it('types the option callbacks from the factory without letting them widen T', () => {

@@ -7,5 +7,5 @@ it('types the coherence API', () => {
   expectTypeOf<CacheOptions['bus']>().toEqualTypeOf<boolean | BusOptions | undefined>()
   expectTypeOf<BusOptions>().toHaveProperty('maxStaleness')
   expectTypeOf<CacheEvents['bus:state']>().toEqualTypeOf<{ state: 'up' | 'down'; dropped: number }>()
-  expectTypeOf<CacheEvents['bus:error']['error']['code']>().toEqualTypeOf<string>()
+  expectTypeOf<CacheEvents['bus:error']['error']['code']>().toEqualTypeOf<'E_BUS'>()
 })

@@ -24,12 +24,17 @@ describe('bench arithmetic', () => {
 
   it('passes, fails and skips budget lines', () => {
     const scenarios = [
-      withRatios('l1-get/100B', 'l1', { tiercache: summarize([60]), raw: summarize([100]), bentocache: summarize([1]) }),
+      withRatios('l1-get/100B', 'l1', {
+        tiercache: summarize([60]),
+        raw: summarize([100]),
+        bentocache: summarize([1]),
+      }),
       withRatios('set/100B', 'set', { tiercache: summarize([70]), raw: summarize([100]) }),
     ]
     const facts = [{ id: 'stampede', title: '', contender: 'tiercache', values: { factoryCalls: 1, totalMs: 50 } }]
     const lines = checkBudget(results(scenarios, facts))
-    const verdict = (start: string): Array<boolean | undefined> => lines.filter((l) => l.rule.startsWith(start)).map((l) => l.pass)
+    const verdict = (start: string): Array<boolean | undefined> =>
+      lines.filter((l) => l.rule.startsWith(start)).map((l) => l.pass)
     expect(verdict('awaited L1-hit get vs async')).toEqual([true])
     expect(verdict('awaited L1-hit get vs bentocache')).toEqual([true])
     expect(verdict('set vs')).toEqual([false])

@@ -1,12 +1,25 @@
 import { describe, expect, it } from 'vitest'
-import { channelOf, channelPattern, decodeMessage, encodeMessage, MessageError, newOrigin, sameOrigin } from '../../src/bus/message.js'
+import {
+  channelOf,
+  channelPattern,
+  decodeMessage,
+  encodeMessage,
+  MessageError,
+  newOrigin,
+  sameOrigin,
+} from '../../src/bus/message.js'
 
 describe('bus message codec', () => {
   it('round-trips every kind, with unicode, long and many items', () => {
     const origin = newOrigin()
     const long = 'k'.repeat(300) // length needs a two-byte varint
     const many = Array.from({ length: 1000 }, (_, i) => `key:${i}`)
-    for (const [kind, items] of [['keys', ['a', 'é🙂', long]], ['clear', []], ['tags', ['products', 'x:y']], ['keys', many]] as const) {
+    for (const [kind, items] of [
+      ['keys', ['a', 'é🙂', long]],
+      ['clear', []],
+      ['tags', ['products', 'x:y']],
+      ['keys', many],
+    ] as const) {
       const message = decodeMessage(encodeMessage(kind, origin, items))
       expect(message.kind).toBe(kind)
       expect(message.items).toEqual(items)

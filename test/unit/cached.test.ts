@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { cached, createCache, FactoryError, type Cache } from '../../src/index.js'
 import { argumentsKey } from '../../src/wrappers/key.js'
 import { deferred } from '../support/deferred.js'
+import { internals } from '../support/make_cache.js'
 
 let cache: Cache
 beforeEach(() => {
@@ -70,7 +71,7 @@ describe('cached()', () => {
       shouldCache: (member) => member.id !== 0,
     })
     await load(5)
-    expect(cache.scope.l1?.get(load.keyFor(5))?.t).toEqual(['team:red', 'member:5'])
+    expect(internals(cache).l1?.get(load.keyFor(5))?.tags).toEqual(['team:red', 'member:5'])
     await load(0)
     expect(await load.peek(0)).toBeUndefined()
   })
@@ -78,13 +79,10 @@ describe('cached()', () => {
   it('rejects with FactoryError (cause kept) and does not cache the failure', async () => {
     const boom = new Error('nope')
     let fail = true
-    const load = cached(
-      cache,
-      async function loadOrFail(id: number) {
-        if (fail) throw boom
-        return id
-      },
-    )
+    const load = cached(cache, async function loadOrFail(id: number) {
+      if (fail) throw boom
+      return id
+    })
     const error = await load(1).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(FactoryError)
     expect((error as FactoryError).cause).toBe(boom)
@@ -146,7 +144,21 @@ describe('argument keys', () => {
 
   it('is independent of the order of object keys, Map entries and Set members', () => {
     expect(key({ a: 1, b: { c: 2, d: 3 } })).toBe(key({ b: { d: 3, c: 2 }, a: 1 }))
-    expect(key(new Map([['x', 1], ['y', 2]]))).toBe(key(new Map([['y', 2], ['x', 1]])))
+    expect(
+      key(
+        new Map([
+          ['x', 1],
+          ['y', 2],
+        ]),
+      ),
+    ).toBe(
+      key(
+        new Map([
+          ['y', 2],
+          ['x', 1],
+        ]),
+      ),
+    )
     expect(key(new Set(['x', 'y']))).toBe(key(new Set(['y', 'x'])))
     expect(key({ a: 1, b: undefined })).toBe(key({ a: 1 }))
     expect(key(new Date(5))).toBe(key(new Date(5)))

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
-import { CircuitBreaker, type CircuitState } from '../../src/tiers/circuit_breaker.js'
+import { CircuitBreaker, type CircuitState } from '../../src/redis/circuit_breaker.js'
 
 describe('CircuitBreaker', () => {
   it('opens after `threshold` consecutive failures, half-opens after the cooldown, closes on success', () => {

@@ -16,7 +16,10 @@ interface Fixture {
   cache: { close(): Promise<void>; get(key: string): Promise<unknown> }
   calls: string[]
   UserService: {
-    new (table: string): { byId(id: number): Promise<string>; search(q: { name: string; active: boolean }): Promise<string[]> }
+    new (table: string): {
+      byId(id: number): Promise<string>
+      search(q: { name: string; active: boolean }): Promise<string[]>
+    }
     version(): Promise<string>
   }
 }
@@ -38,7 +41,19 @@ afterAll(async () => {
 
 async function compile(mode: 'standard' | 'legacy'): Promise<Fixture> {
   const outDir = join(out, mode)
-  const args = [tsc, '--outDir', outDir, '--rootDir', root, '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext']
+  const args = [
+    tsc,
+    '--outDir',
+    outDir,
+    '--rootDir',
+    root,
+    '--target',
+    'ES2022',
+    '--module',
+    'NodeNext',
+    '--moduleResolution',
+    'NodeNext',
+  ]
   args.push('--strict', '--skipLibCheck', '--types', 'node', join(root, 'test/fixtures/decorators/service.ts'))
   if (mode === 'legacy') args.push('--experimentalDecorators')
   await run(process.execPath, args, { cwd: root })

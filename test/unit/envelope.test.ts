@@ -7,7 +7,12 @@ const codec = msgpackCodec()
 describe('envelope', () => {
   it('round trips value, logical expiry and tags', () => {
     const bytes = encodeEntry(codec, { a: 1 }, 1234.5, ['t1', 'tag two'])
-    expect(decodeEntry(codec, bytes)).toMatchObject({ value: { a: 1 }, expiresAt: 1234.5, tags: ['t1', 'tag two'], counter: false })
+    expect(decodeEntry(codec, bytes)).toMatchObject({
+      value: { a: 1 },
+      expiresAt: 1234.5,
+      tags: ['t1', 'tag two'],
+      counter: false,
+    })
   })
 
   it('copies the payload: msgpackr reuses its output buffer', () => {
@@ -23,6 +28,16 @@ describe('envelope', () => {
   it('rejects a decoded object of an unknown kind (a forged prototype)', () => {
     const forged = { decode: () => Object.create({ evil: true }) as unknown, encode: codec.encode, name: 'forged' }
     expect(() => decodeEntry(forged, encodeEntry(codec, 1, 0, undefined))).toThrow(EnvelopeError)
+  })
+
+  it('refuses bytes whose checksum does not match (one flipped bit anywhere but the expiry)', () => {
+    const bytes = encodeEntry(codec, { list: [1, 2, 3], name: 'x' }, 0, ['t'], 5)
+    for (let i = 0; i < bytes.length; i++) {
+      if (i >= 4 && i < 12) continue // the expiry is rewritten in place by expire(): outside the checksum
+      const flipped = Buffer.from(bytes)
+      flipped[i] = (flipped[i] as number) ^ 0x10
+      expect(() => decodeEntry(codec, flipped), `byte ${i}`).toThrow(EnvelopeError)
+    }
   })
 
   it.each([

@@ -1,13 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createCache, FactoryError, FactoryHardTimeoutError, type Cache, type CacheEvents } from '../../src/index.js'
 import { deferred } from '../support/deferred.js'
+import { internals } from '../support/make_cache.js'
 
 // L1-only caches: the factory runner's logic, with fake timers (Date included) and factories
 // the test settles itself. The same paths against a real Redis are in test/integration.
 let cache: Cache
 beforeEach(() => {
   // performance too: lru-cache measures L1 TTLs with performance.now().
-  vi.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'Date', 'performance'] })
+  vi.useFakeTimers({
+    now: 1_000_000,
+    toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'Date', 'performance'],
+  })
   cache = createCache() // L1 only (no redis)
 })
 afterEach(async () => {
@@ -46,10 +50,10 @@ describe('getOrSet options', () => {
   it('caches null for nullTtl, and not at all with nullTtl: false', async () => {
     expect(await cache.getOrSet('n', () => null, { ttl: '1h', nullTtl: 1000 })).toBeNull()
     expect(await cache.get('n')).toBeNull()
-    expect(cache.scope.l1?.remainingTtl('n')).toBeGreaterThan(900)
-    expect(cache.scope.l1?.remainingTtl('n')).toBeLessThanOrEqual(1000)
+    expect(internals(cache).l1?.remainingTtl('n')).toBeGreaterThan(900)
+    expect(internals(cache).l1?.remainingTtl('n')).toBeLessThanOrEqual(1000)
     expect(await cache.getOrSet('v', () => 'value', { ttl: '1h', nullTtl: 1000 })).toBe('value')
-    expect(cache.scope.l1?.remainingTtl('v')).toBeGreaterThan(3_000_000)
+    expect(internals(cache).l1?.remainingTtl('v')).toBeGreaterThan(3_000_000)
     expect(await cache.getOrSet('m', () => null, { nullTtl: false })).toBeNull()
     expect(await cache.get('m')).toBeUndefined()
   })
@@ -66,9 +70,9 @@ describe('getOrSet options', () => {
     const random = vi.spyOn(Math, 'random').mockReturnValue(0.5)
     await cache.getOrSet('j', () => 1, { ttl: 10_000, jitter: 0.2 })
     random.mockRestore()
-    expect(cache.scope.l1?.get('j')?.e).toBe(Date.now() + 9_000)
-    expect(cache.scope.l1?.remainingTtl('j')).toBeLessThanOrEqual(9_000)
-    expect(cache.scope.l1?.remainingTtl('j')).toBeGreaterThan(8_900)
+    expect(internals(cache).l1?.get('j')?.expiresAt).toBe(Date.now() + 9_000)
+    expect(internals(cache).l1?.remainingTtl('j')).toBeLessThanOrEqual(9_000)
+    expect(internals(cache).l1?.remainingTtl('j')).toBeGreaterThan(8_900)
   })
 
   it('refuses bad options with a TypeError naming the value, before running the factory', async () => {
@@ -101,9 +105,9 @@ describe('grace', () => {
 
   it('keeps the entry in L1 for ttl + grace, with its logical expiry', async () => {
     await cache.getOrSet('g', () => 'old', { ttl: 1000, grace: 2000 })
-    expect(cache.scope.l1?.get('g')).toMatchObject({ e: Date.now() + 1000, g: Date.now() + 1000 })
-    expect(cache.scope.l1?.remainingTtl('g')).toBeGreaterThan(2900)
-    expect(cache.scope.l1?.remainingTtl('g')).toBeLessThanOrEqual(3000)
+    expect(internals(cache).l1?.get('g')).toMatchObject({ expiresAt: Date.now() + 1000, reviewAt: Date.now() + 1000 })
+    expect(internals(cache).l1?.remainingTtl('g')).toBeGreaterThan(2900)
+    expect(internals(cache).l1?.remainingTtl('g')).toBeLessThanOrEqual(3000)
   })
 })
 
@@ -158,7 +162,11 @@ describe('timeouts', () => {
   it('hardTimeout with a stale value in grace returns it', async () => {
     await cache.getOrSet('h', () => 'old', { ttl: 1000, grace: '1m' })
     vi.setSystemTime(Date.now() + 2000)
-    const pending = cache.getOrSet('h', () => new Promise<string>(() => undefined), { ttl: 1000, grace: '1m', hardTimeout: 200 })
+    const pending = cache.getOrSet('h', () => new Promise<string>(() => undefined), {
+      ttl: 1000,
+      grace: '1m',
+      hardTimeout: 200,
+    })
     await vi.advanceTimersByTimeAsync(200)
     expect(await pending).toBe('old')
   })
@@ -189,7 +197,9 @@ describe('refreshAhead', () => {
     const failures = events('refresh:error')
     await cache.getOrSet('r', () => 'v1', { ttl: 10_000, refreshAhead: 0.5 })
     vi.setSystemTime(Date.now() + 6_000)
-    expect(await cache.getOrSet('r', () => Promise.reject(new Error('nope')), { ttl: 10_000, refreshAhead: 0.5 })).toBe('v1')
+    expect(await cache.getOrSet('r', () => Promise.reject(new Error('nope')), { ttl: 10_000, refreshAhead: 0.5 })).toBe(
+      'v1',
+    )
     await vi.waitFor(() => expect(failures).toHaveLength(1))
     expect(failures[0]).toMatchObject({ key: 'r', error: { code: 'E_FACTORY' } })
     expect(await cache.get('r')).toBe('v1')
@@ -201,6 +211,6 @@ describe('tags', () => {
     const tags = vi.fn((value: { id: number }) => [`user:${value.id}`])
     await cache.getOrSet('t', () => ({ id: 7 }), { tags })
     expect(tags).toHaveBeenCalledWith({ id: 7 })
-    expect(cache.scope.l1?.get('t')?.t).toEqual(['user:7'])
+    expect(internals(cache).l1?.get('t')?.tags).toEqual(['user:7'])
   })
 })

@@ -1,6 +1,7 @@
 /** The cache with no Redis at all: L1 alone, bounded by entries and by encoded bytes. */
 import { describe, expect, it } from 'vitest'
 import { createCache, NotACounterError } from '../../src/index.js'
+import { internals } from '../support/make_cache.js'
 
 describe('L1-only cache', () => {
   it('get / set / has / delete / getOrSet', async () => {
@@ -37,9 +38,9 @@ describe('L1-only cache', () => {
   it('expires entries after their ttl', async () => {
     const cache = createCache()
     await cache.set('k', 1, { ttl: 20 })
-    expect(cache.scope.l1?.remainingTtl('k')).toBeLessThanOrEqual(20)
+    expect(internals(cache).l1?.remainingTtl('k')).toBeLessThanOrEqual(20)
     expect(await cache.expire('k', '1h')).toBe(true)
-    expect(cache.scope.l1?.remainingTtl('k')).toBeGreaterThan(20)
+    expect(internals(cache).l1?.remainingTtl('k')).toBeGreaterThan(20)
     expect(await cache.expire('missing', '1h')).toBe(false)
   })
 

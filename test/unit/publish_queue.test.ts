@@ -18,7 +18,7 @@ describe('publish retry queue', () => {
     expect(queue.drain()).toEqual([])
   })
 
-  it('lets a clear replace its namespace\'s pending keys and tags', () => {
+  it("lets a clear replace its namespace's pending keys and tags", () => {
     const queue = new PublishQueue(100)
     queue.add('a', 'keys', ['x'])
     queue.add('b', 'keys', ['x'])

@@ -1,0 +1,395 @@
+/**
+ * One Redis connection as tiercache uses it: every command goes through {@link RedisConnection.run},
+ * which applies the command timeout, feeds the circuit breaker and maps failures to coded errors
+ * (`L2TimeoutError`, `L2UnavailableError`, `L2CommandError`). The cache's L2 tier, the bus, locks and
+ * every subsystem (sessions, warming, …) talk to Redis this way, so a Redis that is down or slow is
+ * seen and reported the same way everywhere. See ARCHITECTURE.md, "The seam".
+ * @internal
+ */
+import { createHash } from 'node:crypto'
+import { Redis, type Cluster, type RedisOptions } from 'ioredis'
+import { CacheClosedError, L2CommandError, L2TimeoutError, L2UnavailableError } from '../errors.js'
+import { describe } from '../internal/describe.js'
+import { CircuitBreaker, type CircuitState } from './circuit_breaker.js'
+
+/** An ioredis client: a single `Redis` (standalone or Sentinel) or a `Cluster`. */
+export type RedisClient = Redis | Cluster
+
+/** What `redis` options accept everywhere: a URL, a client of yours, or ioredis options for a client tiercache owns. */
+export type RedisInput = string | RedisClient | RedisOptions
+
+export interface ConnectionSettings {
+  /** Per-command timeout in ms; 0 for none. */
+  timeout: number
+  /** Consecutive failures that open the circuit. */
+  breakerThreshold: number
+  /** How long the circuit stays open (ms). */
+  breakerCooldown: number
+}
+
+export interface ConnectionHooks {
+  /** The circuit changed state. */
+  onCircuit?: (state: CircuitState) => void
+  /** The client reported a connection error (ioredis emits one per failed attempt). */
+  onError?: (error: L2CommandError) => void
+}
+
+/** A command waiting for its reply under the timeout. */
+interface Deadline {
+  readonly at: number
+  readonly command: string
+  readonly reject: (error: unknown) => void
+  /** False once the reply came (or the deadline passed). */
+  open: boolean
+}
+
+/** A Lua script, run with EVALSHA (EVAL once per server that does not know it yet). */
+export class Script {
+  readonly sha: string
+
+  constructor(
+    /** Shown in errors and timeouts: `Redis <name> did not answer within …`. */
+    readonly name: string,
+    readonly lua: string,
+  ) {
+    this.sha = createHash('sha1').update(lua).digest('hex')
+  }
+}
+
+type ScriptArgument = string | Buffer | number
+
+/** A Lua string that UTF-8 decoding would change: returned intact only where Lua replies are binary-safe. */
+const PROBE = new Script('EVAL (binary-safe replies?)', 'return string.char(255, 0, 128, 195, 40)')
+const PROBE_BYTES = Buffer.from([0xff, 0x00, 0x80, 0xc3, 0x28])
+
+/**
+ * True for an ioredis client, or something shaped like one (ioredis-mock). Duck-typed so that a client
+ * from another copy of ioredis (a v5 and a v6 side by side) is recognised.
+ */
+export function isRedisClient(value: unknown): value is RedisClient {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Redis).getBuffer === 'function' &&
+    typeof (value as Redis).duplicate === 'function'
+  )
+}
+
+/** True for an ioredis `Cluster`, from whichever copy of ioredis (no `instanceof`). */
+export function isClusterClient(client: RedisClient): client is Cluster {
+  return (client as { isCluster?: unknown }).isCluster === true
+}
+
+export class RedisConnection {
+  readonly client: RedisClient
+  /** True when tiercache created the client (and so closes it); false for a client passed in. */
+  readonly owned: boolean
+  readonly isCluster: boolean
+  readonly settings: ConnectionSettings
+  readonly #breaker: CircuitBreaker
+  readonly #onError: ((error: unknown) => void) | undefined
+  #closed = false
+  #binarySafe: Promise<boolean> | undefined
+  /** Commands under the timeout, oldest first (settled ones are dropped when the timer comes by). */
+  #deadlines: Deadline[] = []
+  #deadlineTimer: NodeJS.Timeout | undefined
+
+  constructor(client: RedisClient, owned: boolean, settings: ConnectionSettings, hooks: ConnectionHooks = {}) {
+    this.client = client
+    this.owned = owned
+    this.isCluster = isClusterClient(client)
+    this.settings = settings
+    this.#breaker = new CircuitBreaker({
+      threshold: settings.breakerThreshold,
+      cooldown: settings.breakerCooldown,
+      onChange: hooks.onCircuit ?? (() => undefined),
+    })
+    // A connection that is ready again answers: close the circuit now rather than after its cooldown.
+    client.on('ready', this.#onReady)
+    // ioredis emits 'error' on every failed connection attempt; without a listener it prints them.
+    const onError = hooks.onError
+    if (onError !== undefined) {
+      this.#onError = (error: unknown) => onError(wrapError('connection', error))
+      client.on('error', this.#onError)
+    }
+  }
+
+  get circuit(): CircuitState {
+    return this.#breaker.state
+  }
+
+  /**
+   * Sends one command (or pipeline, or script) with the timeout, the circuit breaker and error mapping.
+   * Rejects with `L2UnavailableError` without calling `send` while the circuit is open, `L2TimeoutError`
+   * when no answer comes within the timeout (the command may still land), `L2CommandError` otherwise.
+   * @param command the name shown in errors (`'GET'`, `'session update'`).
+   */
+  run<T>(command: string, send: (client: RedisClient) => Promise<T>): Promise<T> {
+    if (!this.#breaker.allow()) return Promise.reject(new L2UnavailableError(command))
+    let sent: Promise<T>
+    try {
+      sent = send(this.client)
+    } catch (error) {
+      return Promise.reject(wrapError(command, error))
+    }
+    return this.#timed(command, sent)
+  }
+
+  /** Runs a Lua script through {@link run}: EVALSHA, and EVAL when the server does not have it yet. */
+  eval<T>(script: Script, keys: readonly string[], args: readonly ScriptArgument[] = []): Promise<T> {
+    return this.run(script.name, (client) => evalScript<T>(client, script, keys, args, false))
+  }
+
+  /** {@link eval} with bulk replies as Buffers. */
+  evalBuffer<T>(script: Script, keys: readonly string[], args: readonly ScriptArgument[] = []): Promise<T> {
+    return this.run(script.name, (client) => evalScript<T>(client, script, keys, args, true))
+  }
+
+  /**
+   * Whether Lua replies carry binary strings intact on this server (Redis: yes; ioredis-mock decodes them as
+   * UTF-8). Asked once, with one EVAL, the first time it matters; false when the question fails.
+   */
+  binarySafeScripts(): Promise<boolean> {
+    this.#binarySafe ??= this.evalBuffer<Buffer>(PROBE, []).then(
+      (reply) => Buffer.isBuffer(reply) && reply.equals(PROBE_BYTES),
+      () => false,
+    )
+    return this.#binarySafe
+  }
+
+  /**
+   * The clients to send per-server commands to (SCAN, FLUSH, INFO): every master of a Cluster, or the client
+   * itself.
+   */
+  masters(): Redis[] {
+    return this.isCluster ? (this.client as Cluster).nodes('master') : [this.client as Redis]
+  }
+
+  /**
+   * Every key matching a SCAN `pattern`, in batches, on every master (never KEYS). Each SCAN goes
+   * through {@link run}. A batch may hold keys of several hash slots on a Cluster: send per-key commands.
+   */
+  async *scan(pattern: string, count = 1000): AsyncGenerator<{ node: Redis; keys: string[] }> {
+    for (const node of this.masters()) {
+      let cursor = '0'
+      do {
+        const [next, keys] = await this.run('SCAN', () => node.scan(cursor, 'MATCH', pattern, 'COUNT', count))
+        cursor = next
+        if (keys.length > 0) yield { node, keys }
+      } while (cursor !== '0')
+    }
+  }
+
+  /** Round trip to Redis (PING), resolving with the latency in ms. Ignores the circuit. */
+  async ping(): Promise<number> {
+    const started = performance.now()
+    await this.#timed('PING', this.client.ping())
+    return performance.now() - started
+  }
+
+  /** Closes the client if tiercache created it (at once when it is not connected); leaves yours open. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    clearTimeout(this.#deadlineTimer)
+    this.#deadlineTimer = undefined
+    // Nothing waits on a closed connection: what is still pending fails now rather than whenever (or never).
+    for (const deadline of this.#deadlines.splice(0)) {
+      if (!deadline.open) continue
+      deadline.open = false
+      deadline.reject(new CacheClosedError())
+    }
+    const client = this.client
+    if (this.owned) {
+      if ((client as Redis).status === 'ready') {
+        await Promise.race([
+          client.quit().catch(() => undefined),
+          new Promise((resolve) => setTimeout(resolve, 1000).unref()),
+        ])
+      }
+      client.disconnect()
+    }
+    if (this.#onError !== undefined) client.off('error', this.#onError)
+    client.off('ready', this.#onReady)
+  }
+
+  readonly #onReady = (): void => {
+    this.#breaker.success()
+  }
+
+  /**
+   * Applies the timeout, maps errors to coded errors and feeds the circuit breaker. Every command has the same
+   * timeout, so deadlines come in the order commands are sent: they wait in one queue watched by one timer (for
+   * the oldest), rather than a timer each (a timer per command cost more than the rest of a cache hit's L2 path).
+   */
+  #timed<T>(command: string, promise: Promise<T>): Promise<T> {
+    const timeout = this.settings.timeout
+    return new Promise<T>((resolve, reject) => {
+      const watch = timeout > 0 ? this.#watch(command, reject) : undefined
+      promise.then(
+        (value) => {
+          if (watch !== undefined) {
+            if (!watch.open) return
+            watch.open = false
+          }
+          this.#breaker.success()
+          resolve(value)
+        },
+        (error: unknown) => {
+          if (watch !== undefined) {
+            if (!watch.open) return
+            watch.open = false
+          }
+          // A reply error means Redis is up and answered: not a reason to open the circuit.
+          if (isReplyError(error)) this.#breaker.success()
+          else this.#breaker.failure()
+          reject(wrapError(command, error))
+        },
+      )
+    })
+  }
+
+  /** Puts a command under the watch: past its deadline it fails with `L2TimeoutError` (and it may still land). */
+  #watch(command: string, reject: (error: unknown) => void): Deadline {
+    const deadline: Deadline = { at: Date.now() + this.settings.timeout, command, reject, open: true }
+    this.#deadlines.push(deadline)
+    if (this.#deadlineTimer === undefined && !this.#closed) this.#deadlineTimer = this.#timer(this.settings.timeout)
+    return deadline
+  }
+
+  /** Fails the commands past their deadline, drops the settled ones, and waits for the next oldest. */
+  readonly #expire = (): void => {
+    this.#deadlineTimer = undefined
+    const now = Date.now()
+    const queue = this.#deadlines
+    let head = 0
+    for (; head < queue.length; head++) {
+      const deadline = queue[head] as Deadline
+      if (!deadline.open) continue
+      if (deadline.at > now) break
+      deadline.open = false
+      this.#breaker.failure()
+      deadline.reject(new L2TimeoutError(deadline.command, this.settings.timeout))
+    }
+    queue.splice(0, head)
+    const next = queue.find((deadline) => deadline.open)
+    if (next !== undefined) this.#deadlineTimer = this.#timer(Math.max(1, next.at - now))
+    else queue.length = 0
+  }
+
+  /**
+   * The deadline timer does not hold the process open: while a reply can still come, the connection (or its
+   * reconnection timer) does; closing the connection rejects what is pending.
+   */
+  #timer(ms: number): NodeJS.Timeout {
+    return setTimeout(this.#expire, ms).unref()
+  }
+}
+
+/** A Redis error reply (`ERR …`, `WRONGTYPE …`), from whichever copy of ioredis: Redis answered. */
+export function isReplyError(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ReplyError'
+}
+
+/** Wraps what a client threw in an `L2CommandError` naming the command (coded errors pass through). */
+export function wrapError(command: string, error: unknown): L2CommandError {
+  if (error instanceof L2CommandError) return error
+  return new L2CommandError(command, error)
+}
+
+/** The Buffer-reply variants ioredis generates for every command (not in its type declarations). */
+interface BufferEval {
+  evalBuffer(script: string, numberOfKeys: number, ...args: ScriptArgument[]): Promise<unknown>
+  evalshaBuffer(sha: string, numberOfKeys: number, ...args: ScriptArgument[]): Promise<unknown>
+}
+
+/**
+ * Scripts this process has sent in full (EVAL) per client: the server has cached them since, so later calls send
+ * only the SHA. A server that lost its script cache (restart, SCRIPT FLUSH, another Cluster node) answers NOSCRIPT
+ * and gets the full script again. Sending EVAL first also means a call made just before `close()` needs no second
+ * command after QUIT.
+ */
+const loaded = new WeakMap<RedisClient, Set<string>>()
+
+async function evalScript<T>(
+  client: RedisClient,
+  script: Script,
+  keys: readonly string[],
+  args: readonly ScriptArgument[],
+  buffers: boolean,
+): Promise<T> {
+  const all = [...keys, ...args]
+  const buffered = client as unknown as BufferEval
+  let known = loaded.get(client)
+  if (known === undefined) loaded.set(client, (known = new Set()))
+  if (known.has(script.sha)) {
+    try {
+      return (await (buffers
+        ? buffered.evalshaBuffer(script.sha, keys.length, ...all)
+        : client.evalsha(script.sha, keys.length, ...all))) as T
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error
+    }
+  }
+  const result = (await (buffers
+    ? buffered.evalBuffer(script.lua, keys.length, ...all)
+    : client.eval(script.lua, keys.length, ...all))) as T
+  known.add(script.sha)
+  return result
+}
+
+/**
+ * The client for a `redis` option: a client you passed in (left open by `close()`), or one tiercache
+ * creates from a URL or ioredis options (and closes).
+ * @throws TypeError naming `name` when the value is none of those.
+ */
+export function resolveClient(value: unknown, name = 'redis'): { client: RedisClient; owned: boolean } {
+  if (typeof value === 'string') {
+    if (!/^rediss?:\/\//.test(value))
+      throw new TypeError(
+        `Expected \`${name}\` to be a redis:// or rediss:// URL, got ${describe(value)}` +
+          (/^[\w.-]+:\d+$/.test(value) ? `: did you mean "redis://${value}"?` : ''),
+      )
+    return { client: new Redis(value, { ...OWNED_CLIENT_DEFAULTS }), owned: true }
+  }
+  if (isRedisClient(value)) return { client: value, owned: false }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new TypeError(
+      `Expected \`${name}\` to be a redis:// URL, an ioredis Redis or Cluster instance, or ioredis options, ` +
+        `got ${describe(value)}` +
+        (typeof value === 'number' ? `: for a port, use "redis://127.0.0.1:${value}" or \`{ port: ${value} }\`` : ''),
+    )
+  return { client: new Redis({ ...OWNED_CLIENT_DEFAULTS, ...(value as RedisOptions) }), owned: true }
+}
+
+/**
+ * How soon tiercache's own connections try again after losing Redis: 25 ms, 50 ms, … then every 250 ms (ioredis's
+ * default backs off to 2 s, which after a restart kept writes and the bus away for up to that long). A connection
+ * attempt to a Redis that is down costs next to nothing; one that comes late costs a second of misses.
+ */
+export function reconnectDelay(attempt: number): number {
+  return Math.min(25 * attempt, 250)
+}
+
+/**
+ * ioredis settings of the connections tiercache creates (clients from a URL or options, the bus subscriber, the
+ * lock waiters' subscriber): quick reconnects, a command failing after 2 reconnection attempts instead of 20, and
+ * `close()` that ends a connection which never came up at once (ioredis otherwise keeps a 2 s timer for it,
+ * holding the process open).
+ */
+export const OWNED_CLIENT_DEFAULTS = Object.freeze({
+  maxRetriesPerRequest: 2,
+  retryStrategy: reconnectDelay,
+  disconnectTimeout: 50,
+} satisfies RedisOptions)
+
+/** Opens (or adopts) a client and wraps it in a {@link RedisConnection}. */
+export function openRedis(
+  value: RedisInput,
+  settings: ConnectionSettings,
+  hooks?: ConnectionHooks,
+  name = 'redis',
+): RedisConnection {
+  const { client, owned } = resolveClient(value, name)
+  return new RedisConnection(client, owned, settings, hooks)
+}
