@@ -31,8 +31,9 @@ export function msgpackCodec(): Codec {
   return {
     name: 'msgpack',
     encode(value) {
+      let bytes: Uint8Array
       try {
-        return packr.pack(value)
+        bytes = packr.pack(value)
       } catch (error) {
         // A function (our writeFunction) or a symbol (msgpackr's plain `Unknown type: symbol`) is misuse: name it.
         const found = findValue(value, (v) => typeof v === 'function' || typeof v === 'symbol')
@@ -43,6 +44,12 @@ export function msgpackCodec(): Codec {
           )
         throw new TypeError(`Cannot encode ${describe(value)}: ${(error as Error).message}`, { cause: error })
       }
+      // Each level of nesting takes at least one byte, so only a payload longer than the limit can be too deep.
+      if (bytes.length > MAX_DEPTH && tooDeep(value))
+        throw new TypeError(
+          `Cannot encode ${describe(value)}: it is nested more than ${MAX_DEPTH} levels deep, which msgpack can write but not always read back`,
+        )
+      return bytes
     },
     decode(bytes) {
       return packr.unpack(bytes)
@@ -67,7 +74,10 @@ export function jsonCodec(): Codec {
         })
       } catch (error) {
         const found = findValue(value, unencodable)
-        if (found === undefined) throw error
+        if (found === undefined)
+          throw error instanceof TypeError
+            ? error
+            : new TypeError(`Cannot encode ${describe(value)}: ${(error as Error).message}`, { cause: error })
         const hint =
           found.kind === 'a bigint'
             ? 'use the msgpack codec (the default), or store it as a string'
@@ -92,6 +102,32 @@ interface Found {
 }
 
 const MAX_VISITS = 10_000
+
+/**
+ * The deepest nesting the msgpack codec accepts. msgpackr recurses once per level and writes deeper values than it
+ * can read back (on Node 24 a Map nested 6,487 deep was written, then overflowed the stack when read; arrays overflow
+ * from about 1,350 levels), so deeper values are refused when written rather than stored unreadable, with room left
+ * for the caller's own stack. No value a cache holds in practice comes near it.
+ */
+export const MAX_DEPTH = 500
+
+/** Whether `value` has containers nested more than MAX_DEPTH deep. Iterative, safe with circular data. */
+function tooDeep(value: unknown): boolean {
+  const seen = new Set<object>()
+  const stack: Array<[v: unknown, depth: number]> = [[value, 0]]
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [v, depth] = next
+    if (typeof v !== 'object' || v === null || ArrayBuffer.isView(v) || seen.has(v)) continue
+    if (depth >= MAX_DEPTH) return true
+    seen.add(v)
+    if (v instanceof Map)
+      for (const [k, item] of v as Map<unknown, unknown>) stack.push([k, depth + 1], [item, depth + 1])
+    else if (v instanceof Set) for (const item of v as Set<unknown>) stack.push([item, depth + 1])
+    else if (Array.isArray(v)) for (const item of v as unknown[]) stack.push([item, depth + 1])
+    else for (const item of Object.values(v)) stack.push([item, depth + 1])
+  }
+  return false
+}
 
 /** `describe(v)` without its backticks and type: `"a"`, `1n`, `Symbol(x)`, `[Function: f]`. */
 function shown(v: unknown): string {

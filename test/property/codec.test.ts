@@ -5,6 +5,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { jsonCodec, msgpackCodec } from '../../src/index.js'
+import { MAX_DEPTH } from '../../src/codec/codec.js'
 import { circularValue, hostileObject, roundTripValue } from './arbitraries.js'
 
 const msgpack = msgpackCodec()
@@ -75,5 +76,34 @@ describe('codec properties', () => {
       }),
       RUNS,
     )
+  })
+
+  it('msgpack: a value nested 500 deep comes back; one level deeper is a TypeError that says why', () => {
+    const nest = (depth: number, kind: 'array' | 'object' | 'map'): unknown => {
+      let value: unknown = 'leaf'
+      for (let i = 0; i < depth; i++)
+        value = kind === 'array' ? [value] : kind === 'object' ? { v: value } : new Map([['v', value]])
+      return value
+    }
+    for (const kind of ['array', 'object', 'map'] as const) {
+      let back = msgpack.decode(msgpack.encode(nest(MAX_DEPTH, kind)))
+      for (let i = 0; i < MAX_DEPTH; i++)
+        back =
+          kind === 'array'
+            ? (back as unknown[])[0]
+            : kind === 'object'
+              ? (back as { v: unknown }).v
+              : (back as Map<string, unknown>).get('v')
+      expect(back).toBe('leaf')
+      expect(() => msgpack.encode(nest(MAX_DEPTH + 1, kind))).toThrow(/nested more than 500 levels deep/)
+      // The depth at which msgpackr wrote a Map it could not read back (Node 24); arrays overflow it while writing.
+      expect(() => msgpack.encode(nest(6487, kind))).toThrow(TypeError)
+    }
+  })
+
+  it('json: a value too deep for JSON.stringify is a TypeError, not a RangeError', () => {
+    let value: unknown = 'leaf'
+    for (let i = 0; i < 200_000; i++) value = [value]
+    expect(() => json.encode(value)).toThrow(TypeError)
   })
 })
