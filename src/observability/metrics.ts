@@ -227,6 +227,24 @@ export interface CacheLookup {
   rootOf(namespace: string): string | undefined
 }
 
+/** The lookup over `caches` (read when asked: caches added later count), `connectionOf` giving each one's Redis. */
+export function lookupFor<C extends { readonly name: string }>(
+  caches: Iterable<C>,
+  connectionOf: (cache: C) => object | undefined,
+): CacheLookup {
+  return {
+    namespaceOf(connection) {
+      for (const cache of caches) if (connectionOf(cache) === connection) return cache.name
+      return undefined
+    },
+    rootOf(namespace) {
+      for (const cache of caches)
+        if (namespace === cache.name || namespace.startsWith(`${cache.name}:`)) return cache.name
+      return undefined
+    },
+  }
+}
+
 const noop = (): void => undefined
 const factoryChannel = tracingChannel<unknown, TraceMessage>('tiercache:factory')
 

@@ -6,7 +6,7 @@
  */
 import { Counter, Gauge, Histogram, register as defaultRegistry, type Registry } from 'prom-client'
 import { Cache } from '../index.js'
-import { feedHistograms, METRICS, type Labels } from '../observability/metrics.js'
+import { feedHistograms, lookupFor, METRICS, type Labels } from '../observability/metrics.js'
 import { describe, observe, redisOf } from '../seam.js'
 
 /** Options of `registerMetrics`. */
@@ -101,19 +101,8 @@ function create(caches: Set<Cache>, registry: Registry, prefix: string, forget: 
       })
     else histograms.set(metric.name, new Histogram({ ...common, buckets: [...(metric.buckets ?? [])] }))
   }
-  const stop = feedHistograms(
-    {
-      namespaceOf(connection) {
-        for (const cache of caches) if (redisOf(cache) === connection) return cache.name
-        return undefined
-      },
-      rootOf(namespace) {
-        for (const cache of caches)
-          if (namespace === cache.name || namespace.startsWith(`${cache.name}:`)) return cache.name
-        return undefined
-      },
-    },
-    (name, namespace, labels, seconds) => histograms.get(name)?.observe({ namespace, ...labels }, seconds),
+  const stop = feedHistograms(lookupFor(caches, redisOf), (name, namespace, labels, seconds) =>
+    histograms.get(name)?.observe({ namespace, ...labels }, seconds),
   )
   let done = false
   return {
