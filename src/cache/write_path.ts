@@ -236,11 +236,15 @@ export function writeInBackground(
   since?: Ticket,
 ): void {
   const { ctx, l1 } = scope
-  if (l1 !== undefined && (since === undefined || ctx.fences.validFor(since, scope.prefix, item.tags))) {
+  const installed = l1 !== undefined && (since === undefined || ctx.fences.validFor(since, scope.prefix, item.tags))
+  if (installed) {
     ctx.fences.invalidate(item.k)
     l1.set(item.key, entryOf(item, Date.now()), l1Ttl(ctx, item.ttl + item.grace), item.bytes.length)
   }
-  writeFill(scope, item, lease, since).then(
+  // Once installed, what counts is an invalidation after the install, which writeFill's own ticket (taken before
+  // it first awaits) sees; `since` would also see the install's own fence move and leave the entry at full TTL
+  // when the write fails.
+  writeFill(scope, item, lease, installed ? undefined : since).then(
     (outcome) => {
       if (outcome === 'lost') dropLocal(scope, [item])
       settled(outcome)
