@@ -19,6 +19,7 @@ import { DEFAULTS } from './cache/defaults.js'
 import { resolveFill } from './cache/fill_options.js'
 import { scopeOf } from './cache/internals.js'
 import type { GetOrSetOptions } from './cache/options.js'
+import { isWellFormed, notWellFormed } from './internal/well_formed.js'
 import { describe } from './internal/describe.js'
 import { parseDuration } from './internal/duration.js'
 import type { ConnectionSettings, RedisConnection } from './redis/connection.js'
@@ -55,6 +56,7 @@ export function redisOf(cache: Cache): RedisConnection | undefined {
 export function redisKeyOf(cache: Cache, key: string): string {
   if (typeof key !== 'string' || key.length === 0)
     throw new TypeError(`Expected \`key\` to be a non-empty string, got ${describe(key)}`)
+  if (!isWellFormed(key)) throw notWellFormed('key', key)
   return scopeOf(cache).prefix + key
 }
 

@@ -1,6 +1,7 @@
 import { carriesTags } from '../codec/envelope.js'
 import { filterByTags, invalidateTags } from './tags.js'
 import { CacheClosedError } from '../errors.js'
+import { isWellFormed, notWellFormed } from '../internal/well_formed.js'
 import { describe } from '../internal/describe.js'
 import { parseDuration, type Duration } from '../internal/duration.js'
 import type { CacheEventName, CacheListener } from '../observability/events.js'
@@ -63,12 +64,13 @@ export class Cache {
     const hit = this.#l1Hit(key)
     if (hit !== undefined) return hit.value as T
     this.#open()
+    const k = this.#redisKey(key)
     if (this.#ctx.l2 === undefined) {
       emitMiss(this.#ctx, this.name, key)
       return undefined
     }
     if (this.#ctx.startup !== undefined) await this.#ctx.startup // until this node hears invalidations (bounded)
-    return (await readL2(this.#scope, this.#redisKey(key), key))?.value as T | undefined
+    return (await readL2(this.#scope, k, key))?.value as T | undefined
   }
 
   /** True when `get(key)` would return a value. */
@@ -123,10 +125,10 @@ export class Cache {
     }
     if (missing.length === 0) return out
     this.#open()
+    const ks = missing.map((i) => this.#redisKey(keys[i]))
     const l2 = ctx.l2
     if (l2 === undefined) return out
     await this.#ctx.startup // until this node hears invalidations (bounded)
-    const ks = missing.map((i) => this.#redisKey(keys[i]))
     const tickets = this.#l1 === undefined ? undefined : ks.map((k) => ctx.fences.enter(k))
     try {
       let raws = await l2.mget(ks)
@@ -381,6 +383,7 @@ export class Cache {
   /** Validates `key` and returns its full Redis key. */
   #redisKey(key: unknown): string {
     if (typeof key !== 'string' || key.length === 0 || key.length > this.#shortKey) this.#checkKey(key)
+    if (!isWellFormed(key as string)) throw notWellFormed('key', key as string)
     return this.#scope.prefix + (key as string)
   }
 

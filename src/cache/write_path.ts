@@ -8,6 +8,7 @@
 import { encodeEntry, storedChecksum } from '../codec/envelope.js'
 import { EncodeError, L2UnavailableError, ValueTooLargeError, type CacheError } from '../errors.js'
 import { stamp } from '../internal/clock.js'
+import { isWellFormed, notWellFormed } from '../internal/well_formed.js'
 import { describe } from '../internal/describe.js'
 import type { MemoryEntry } from '../tiers/memory_tier.js'
 import type { Announce, Lease, TagKeys, WriteItem } from '../tiers/redis_tier.js'
@@ -49,6 +50,7 @@ export function checkTags(tags: unknown): readonly string[] {
     throw new TypeError(
       `Expected \`tags\` to be an array of at most ${MAX_TAGS} non-empty strings, got ${describe(tags)}`,
     )
+  for (const tag of tags as string[]) if (!isWellFormed(tag)) throw notWellFormed('tag', tag)
   return tags as string[]
 }
 

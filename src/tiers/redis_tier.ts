@@ -266,7 +266,7 @@ export class RedisTier {
    */
   async write(items: readonly WriteItem[], tags: TagKeys | undefined, announce: Announce): Promise<void> {
     if (items.length === 0) return
-    const tagValue = tags === undefined ? '' : String(tags.createdBefore)
+    const tagValue = tags === undefined ? '' : `c${tags.createdBefore}`
     const tagKeysInline = tags !== undefined && !this.isCluster ? tags.keys : []
     const writes = this.#group(items.map((item) => item.key)).map(async (indexes) => {
       const group = indexes.map((i) => items[i] as WriteItem)
@@ -300,7 +300,7 @@ export class RedisTier {
       else keys.push(...tags.keys)
     }
     const args = [lease.token, item.bytes, String(item.px), message.channel, message.bytes, this.#lockChannel]
-    args.push(tags === undefined ? '' : String(tags.createdBefore))
+    args.push(tags === undefined ? '' : `c${tags.createdBefore}`)
     return (await this.connection.eval<number>(FILL, keys, args)) === 1
   }
 
@@ -393,7 +393,7 @@ export class RedisTier {
   }
 
   async #ensureTags(tags: TagKeys): Promise<void> {
-    await this.connection.eval(ENSURE_TAGS, tags.keys, [String(tags.createdBefore)])
+    await this.connection.eval(ENSURE_TAGS, tags.keys, [`c${tags.createdBefore}`])
   }
 
   #announcement(announce: Announce, keys: readonly string[]): Announcement {
