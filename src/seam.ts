@@ -41,6 +41,7 @@ export type { CircuitState } from './redis/circuit_breaker.js'
 export { tryLock, renewLock, unlock, type HeldLock } from './locks/redis_lock.js'
 export { parseDuration, type Duration } from './internal/duration.js'
 export { describe } from './internal/describe.js'
+export { publishEvent } from './observability/events.js'
 export { DEFAULTS } from './cache/defaults.js'
 export { getWithTier, type TieredValue } from './cache/read_tier.js'
 

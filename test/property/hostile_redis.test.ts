@@ -1,5 +1,5 @@
 /**
- * Hostile inputs against a real Redis (DESIGN.md point 9): huge and odd keys, deep nesting, values over the
+ * Hostile inputs against a real Redis (ARCHITECTURE.md, contract point 9): huge and odd keys, deep nesting, values over the
  * size limit, and whatever else may sit under our keys (random bytes, truncated entries, a valid header before
  * bytes that are not ours, invalid UTF-8 inside a well-formed envelope, msgpack nested beyond any stack). A read
  * is a value the cache wrote, a counter (a plain integer, as incr writes), or a miss plus `decode:error`; nothing
