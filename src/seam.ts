@@ -21,6 +21,7 @@ import { resolveFill } from './cache/fill_options.js'
 import { scopeOf } from './cache/internals.js'
 import { observe as observeContext, type CacheObservation } from './cache/introspection.js'
 import type { GetOrSetOptions } from './cache/options.js'
+import { isWellFormed, notWellFormed } from './internal/well_formed.js'
 import { describe } from './internal/describe.js'
 import { parseDuration } from './internal/duration.js'
 import type { ConnectionSettings, RedisConnection } from './redis/connection.js'
@@ -42,6 +43,7 @@ export type { CircuitState } from './redis/circuit_breaker.js'
 export { tryLock, renewLock, unlock, type HeldLock } from './locks/redis_lock.js'
 export { parseDuration, type Duration } from './internal/duration.js'
 export { describe } from './internal/describe.js'
+export { publishEvent } from './observability/events.js'
 export { DEFAULTS } from './cache/defaults.js'
 export { getWithTier, type TieredValue } from './cache/read_tier.js'
 export type { CacheObservation } from './cache/introspection.js'
@@ -64,6 +66,7 @@ export function redisOf(cache: Cache): RedisConnection | undefined {
 export function redisKeyOf(cache: Cache, key: string): string {
   if (typeof key !== 'string' || key.length === 0)
     throw new TypeError(`Expected \`key\` to be a non-empty string, got ${describe(key)}`)
+  if (!isWellFormed(key)) throw notWellFormed('key', key)
   return scopeOf(cache).prefix + key
 }
 

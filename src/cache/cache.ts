@@ -1,6 +1,7 @@
 import { carriesTags } from '../codec/envelope.js'
 import { filterByTags, invalidateTags } from './tags.js'
 import { CacheClosedError } from '../errors.js'
+import { isWellFormed, notWellFormed } from '../internal/well_formed.js'
 import { describe } from '../internal/describe.js'
 import { parseDuration, type Duration } from '../internal/duration.js'
 import type { CacheEventName, CacheListener } from '../observability/events.js'
@@ -115,20 +116,20 @@ export class Cache {
     }
     if (missing.length === 0) return out
     this.#open()
-    const l2 = ctx.l2
-    if (l2 === undefined) return out
-    return this.#traced('getMany', undefined, missing.length, undefined, () => this.#getManyL2(keys, missing, out))
+    const ks = missing.map((i) => this.#redisKey(keys[i]))
+    if (ctx.l2 === undefined) return out
+    return this.#traced('getMany', undefined, missing.length, undefined, () => this.#getManyL2(keys, ks, missing, out))
   }
 
   async #getManyL2<T>(
     keys: readonly string[],
+    ks: readonly string[],
     missing: number[],
     out: Array<T | undefined>,
   ): Promise<Array<T | undefined>> {
     const ctx = this.#ctx
     const l2 = ctx.l2 as NonNullable<CacheContext['l2']>
     await this.#ctx.startup // until this node hears invalidations (bounded)
-    const ks = missing.map((i) => this.#redisKey(keys[i]))
     const tickets = this.#l1 === undefined ? undefined : ks.map((k) => ctx.fences.enter(k))
     try {
       let raws = await l2.mget(ks)
@@ -356,17 +357,18 @@ export class Cache {
   /** The miss path of `get` (kept out of `get`'s body: the L1 hit stays as small as it can be). */
   async #getMiss<T>(key: string): Promise<T | undefined> {
     this.#open()
+    const k = this.#redisKey(key)
     if (this.#ctx.l2 === undefined) {
       emitMiss(this.#ctx, this.name, key)
       return undefined
     }
-    if (traced('get')) return trace({ operation: 'get', namespace: this.name, key }, () => this.#readL2<T>(key))
-    return this.#readL2<T>(key)
+    if (traced('get')) return trace({ operation: 'get', namespace: this.name, key }, () => this.#readL2<T>(k, key))
+    return this.#readL2<T>(k, key)
   }
 
-  async #readL2<T>(key: string): Promise<T | undefined> {
+  async #readL2<T>(k: string, key: string): Promise<T | undefined> {
     if (this.#ctx.startup !== undefined) await this.#ctx.startup // until this node hears invalidations (bounded)
-    return (await readL2(this.#scope, this.#redisKey(key), key))?.value as T | undefined
+    return (await readL2(this.#scope, k, key))?.value as T | undefined
   }
 
   /** The miss path of `getOrSet`, traced from here when someone listens. */
@@ -450,6 +452,7 @@ export class Cache {
   /** Validates `key` and returns its full Redis key. */
   #redisKey(key: unknown): string {
     if (typeof key !== 'string' || key.length === 0 || key.length > this.#shortKey) this.#checkKey(key)
+    if (!isWellFormed(key as string)) throw notWellFormed('key', key as string)
     return this.#scope.prefix + (key as string)
   }
 
