@@ -321,7 +321,8 @@ export class Cache {
   /**
    * The cache's state for health checks: `status` (`ok`, `degraded` when Redis or the bus is down but the cache
    * still serves, `down` when closed, or without L1 and Redis not answering), the Redis round trip, L1's size and
-   * the bus. Never throws, and answers within `timeout` even when Redis does not (the PING is raced against it).
+   * the bus. Redis failures never make it reject, and it answers within `timeout` even when Redis does not (the PING
+   * is raced against it).
    * @param timeout how long to wait for Redis. @default '1s'
    */
   async health(timeout: Duration = DEFAULTS.healthTimeout): Promise<CacheHealth> {

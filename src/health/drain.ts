@@ -19,7 +19,8 @@ export interface DrainOptions {
 
 /**
  * On the first of `signals`: readiness answers 503 (`beginShutdown()`), then after `delay` `close` runs, then the
- * signal is raised again so the process ends as it would have without this (its exit status says which signal).
+ * signal is raised again so the process ends as it would have without this (its exit status says which signal; other
+ * listeners of that signal, if the app has any, decide instead).
  * Returns a function that stops listening.
  * @throws TypeError naming the bad value.
  */
