@@ -1,5 +1,4 @@
-import { carriesTags } from '../codec/envelope.js'
-import { filterByTags, invalidateTags } from './tags.js'
+import { invalidateTags } from './tags.js'
 import { CacheClosedError } from '../errors.js'
 import { isWellFormed, notWellFormed } from '../internal/well_formed.js'
 import { describe } from '../internal/describe.js'
@@ -8,6 +7,7 @@ import type { CacheEventName, CacheListener } from '../observability/events.js'
 import type { CacheStats } from '../observability/stats.js'
 import { trace, traced, type TraceMessage, type TracedOperation } from '../observability/tracing.js'
 import { incrementLocal, incrementShared } from './increment.js'
+import { clearScope, expireEntry } from './expire_clear.js'
 import { healthOf, statsOf, waitReady, type CacheHealth } from './introspection.js'
 import type { MemoryEntry, MemoryTier } from '../tiers/memory_tier.js'
 import { cached, type CachedFunction, type CachedOptions, type NoInferArgs } from '../wrappers/cached.js'
@@ -25,8 +25,8 @@ import {
   type GetOrSetOptions,
   type SetOptions,
 } from './options.js'
-import { acceptL2, readL2 } from './read_path.js'
-import { emitMiss, reportL2Error } from './reporting.js'
+import { readL2, readManyL2 } from './read_path.js'
+import { emitMiss } from './reporting.js'
 import { announceFor, checkTags, dropLocal, prepare, writeEntries, type Prepared } from './write_path.js'
 
 /** One entry of `setMany`. */
@@ -118,39 +118,9 @@ export class Cache {
     this.#open()
     const ks = missing.map((i) => this.#redisKey(keys[i]))
     if (ctx.l2 === undefined) return out
-    return this.#traced('getMany', undefined, missing.length, undefined, () => this.#getManyL2(keys, ks, missing, out))
-  }
-
-  async #getManyL2<T>(
-    keys: readonly string[],
-    ks: readonly string[],
-    missing: number[],
-    out: Array<T | undefined>,
-  ): Promise<Array<T | undefined>> {
-    const ctx = this.#ctx
-    const l2 = ctx.l2 as NonNullable<CacheContext['l2']>
-    await this.#ctx.startup // until this node hears invalidations (bounded)
-    const tickets = this.#l1 === undefined ? undefined : ks.map((k) => ctx.fences.enter(k))
-    try {
-      let raws = await l2.mget(ks)
-      if (raws.some(carriesTags))
-        raws = await filterByTags(
-          this.#scope,
-          raws,
-          missing.map((i) => keys[i] as string),
-        )
-      const now = Date.now()
-      for (let j = 0; j < missing.length; j++) {
-        const i = missing[j] as number
-        const entry = acceptL2(this.#scope, ks[j] as string, keys[i] as string, raws[j] ?? null, tickets?.[j], now)
-        out[i] = entry?.value as T | undefined
-      }
-    } catch (error) {
-      reportL2Error(ctx, 'getMany', undefined, error)
-    } finally {
-      if (tickets !== undefined) for (const ticket of tickets) ctx.fences.leave(ticket)
-    }
-    return out
+    return this.#traced('getMany', undefined, missing.length, undefined, () =>
+      readManyL2(this.#scope, keys, ks, missing, out),
+    )
   }
 
   // ---------------------------------------------------------------- writes
@@ -200,26 +170,8 @@ export class Cache {
   async expire(key: string, ttl: Duration): Promise<boolean> {
     const k = this.#redisKey(key)
     const ms = parseDuration(ttl, 'ttl')
-    const ctx = this.#ctx
-    const l1 = this.#l1
-    const expiresAt = Date.now() + ms
     this.#open()
-    if (ctx.l2 === undefined) {
-      const hit = l1?.get(key)
-      if (hit === undefined || l1 === undefined) return false
-      l1.set(key, { ...hit, expiresAt }, ms, l1.sizeOf(key))
-      return true
-    }
-    await this.#ctx.startup // until this node hears invalidations (bounded)
-    const drop = (): void => dropLocal(this.#scope, [{ k, key }])
-    // The new expiry and its announcement are one Lua call: if it lands late, it announces itself.
-    const existed = await writeToL2(
-      ctx,
-      { operation: 'expire', key, throws: 'onWriteError', beforeThrow: drop, fallback: () => (drop(), false) },
-      (tier) => tier.expire(k, expiresAt, ms, announceFor(ctx)),
-    )
-    drop()
-    return existed
+    return expireEntry(this.#scope, k, key, ms)
   }
 
   /**
@@ -248,40 +200,8 @@ export class Cache {
 
   /** Removes every key of this namespace (not of child namespaces) from Redis (SCAN, never KEYS) and L1. */
   async clear(): Promise<void> {
-    await this.#traced('invalidate', undefined, undefined, 'clear', () => this.#clear())
-  }
-
-  async #clear(): Promise<void> {
-    const ctx = this.#ctx
     this.#open()
-    ctx.fences.invalidateAll()
-    this.#l1?.clear()
-    let deleted = 0
-    if (ctx.l2 !== undefined) {
-      await this.#ctx.startup // until this node hears invalidations (bounded)
-      const prefix = this.#scope.prefix
-      // Entries and their leases go (fills in flight anywhere can no longer be written), then the clear is
-      // announced; it resolves only once both are done. If it fails half-way, the announcement is retried.
-      deleted = await writeToL2(
-        ctx,
-        {
-          operation: 'clear',
-          throws: 'onWriteError',
-          announce: () => ctx.announcer?.prefixCleared(prefix),
-          fallback: () => 0,
-        },
-        async (tier) => {
-          const count = await tier.deleteMatching(prefix)
-          const announcer = ctx.announcer
-          if (announcer !== undefined) await tier.publish(announcer.clearMessage(prefix))
-          return count
-        },
-      )
-      // Reads in flight during the scan may have promoted keys since: drop them too.
-      ctx.fences.invalidateAll()
-      this.#l1?.clear()
-    }
-    ctx.events.emit('cleared', { namespace: this.name, deleted })
+    await this.#traced('invalidate', undefined, undefined, 'clear', () => clearScope(this.#scope))
   }
 
   /**

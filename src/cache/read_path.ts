@@ -107,6 +107,44 @@ export async function readForFill(
   }
 }
 
+/**
+ * The L2 part of `getMany`: one MGET (per slot on a Cluster) for the keys L1 did not answer (`missing`, indexes into
+ * `keys`; `ks` their Redis keys), tags checked in one more round trip when any entry carries tags, each hit accepted
+ * (and promoted, fenced) into `out`. A Redis failure leaves the misses `undefined` and is reported.
+ */
+export async function readManyL2<T>(
+  scope: Scope,
+  keys: readonly string[],
+  ks: readonly string[],
+  missing: readonly number[],
+  out: Array<T | undefined>,
+): Promise<Array<T | undefined>> {
+  const { ctx, l1 } = scope
+  const l2 = ctx.l2 as NonNullable<CacheContext['l2']>
+  await ctx.startup // until this node hears invalidations (bounded)
+  const tickets = l1 === undefined ? undefined : ks.map((k) => ctx.fences.enter(k))
+  try {
+    let raws = await l2.mget(ks)
+    if (raws.some(carriesTags))
+      raws = await filterByTags(
+        scope,
+        raws,
+        missing.map((i) => keys[i] as string),
+      )
+    const now = Date.now()
+    for (let j = 0; j < missing.length; j++) {
+      const i = missing[j] as number
+      const entry = acceptL2(scope, ks[j] as string, keys[i] as string, raws[j] ?? null, tickets?.[j], now)
+      out[i] = entry?.value as T | undefined
+    }
+  } catch (error) {
+    reportL2Error(ctx, 'getMany', undefined, error)
+  } finally {
+    if (tickets !== undefined) for (const ticket of tickets) ctx.fences.leave(ticket)
+  }
+  return out
+}
+
 /** Turns what Redis returned into an entry (or a miss), promoting it to L1 unless fenced. */
 export function acceptL2(
   scope: Scope,
