@@ -359,7 +359,11 @@ export function resolveClient(value: unknown, name = 'redis'): { client: RedisCl
         `got ${describe(value)}` +
         (typeof value === 'number' ? `: for a port, use "redis://127.0.0.1:${value}" or \`{ port: ${value} }\`` : ''),
     )
-  return { client: new Redis({ ...OWNED_CLIENT_DEFAULTS, ...(value as RedisOptions) }), owned: true }
+  const options = value as RedisOptions
+  // Through Sentinel: switch to the new primary as soon as a sentinel announces it (`+switch-master`), not when the
+  // old one is demoted seconds later (every write acknowledged by it in between would be lost).
+  const sentinel = Array.isArray(options.sentinels) && SENTINEL_CLIENT_DEFAULTS
+  return { client: new Redis({ ...OWNED_CLIENT_DEFAULTS, ...sentinel, ...options }), owned: true }
 }
 
 /**
@@ -382,6 +386,13 @@ export const OWNED_CLIENT_DEFAULTS = Object.freeze({
   retryStrategy: reconnectDelay,
   disconnectTimeout: 50,
 } satisfies RedisOptions)
+
+/**
+ * ioredis settings added to the clients tiercache creates from options with `sentinels` (and so to the bus
+ * subscriber duplicated from them): `failoverDetector` subscribes to the sentinels' `+switch-master` and reconnects
+ * to the new primary the moment it is named.
+ */
+export const SENTINEL_CLIENT_DEFAULTS = Object.freeze({ failoverDetector: true } satisfies RedisOptions)
 
 /** Opens (or adopts) a client and wraps it in a {@link RedisConnection}. */
 export function openRedis(
