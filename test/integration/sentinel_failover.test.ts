@@ -14,20 +14,24 @@ import { useSentinel } from '../support/redis_sentinel.js'
 
 const fixture = useSentinel()
 
-let watcher: Redis
+/** Connections to every sentinel, subscribed to `+switch-master`: the first one to announce it counts. */
+const watchers: Redis[] = []
 const switches: Array<{ at: number; port: number }> = []
 
 beforeAll(async () => {
-  watcher = fixture.setup.sentinel(1)
-  watcher.on('message', (_channel: string, message: string) => {
-    // `<name> <old-ip> <old-port> <new-ip> <new-port>`
-    switches.push({ at: Date.now(), port: Number(message.split(' ')[4]) })
-  })
-  await watcher.subscribe('+switch-master')
+  for (let i = 0; i < fixture.setup.sentinelPorts.length; i++) {
+    const watcher = fixture.setup.sentinel(i)
+    watchers.push(watcher)
+    watcher.on('message', (_channel: string, message: string) => {
+      // `<name> <old-ip> <old-port> <new-ip> <new-port>`
+      switches.push({ at: Date.now(), port: Number(message.split(' ')[4]) })
+    })
+    await watcher.subscribe('+switch-master')
+  }
 })
 
 afterAll(() => {
-  watcher?.disconnect()
+  for (const watcher of watchers) watcher.disconnect()
 })
 
 /** Resolves with the first `+switch-master` seen at or after `since`. */
