@@ -30,6 +30,7 @@ import { httpScenario } from './scenarios/http.js'
 import { invalidationDelay } from './scenarios/invalidation.js'
 import { l1Scenarios } from './scenarios/l1_hits.js'
 import { l2Scenarios } from './scenarios/l2_hits.js'
+import { observedScenario } from './scenarios/observed.js'
 import { SESSION_SIZES, sessionScenarios } from './scenarios/sessions.js'
 import { stampede } from './scenarios/stampede.js'
 import { writeScenarios } from './scenarios/writes.js'
@@ -100,6 +101,7 @@ async function main(): Promise<number> {
   const server = await RedisServer.start()
   const peers = await createPeers(server.url)
   const notes: string[] = []
+  let observed: ReturnType<typeof observedScenario> | undefined
   try {
     const redisVersion = /redis_version:(\S+)/.exec(await peers.raw.redis.info('server'))?.[1] ?? '?'
     console.log(
@@ -108,8 +110,10 @@ async function main(): Promise<number> {
     console.log(`${runs} runs × ${timing.time} ms per contender and scenario; ops/s medians\n`)
 
     const getMany = getManyScenario(peers)
+    observed = observedScenario(peers, server.url)
     const scenarios: Scenario[] = [
       ...VALUE_SIZES.flatMap((size) => l1Scenarios(peers, size)),
+      observed.scenario, // issue 15: next to l1-get, with every observer attached
       ...VALUE_SIZES.flatMap((size) => l2Scenarios(peers, size)),
       ...VALUE_SIZES.flatMap((size) => writeScenarios(peers, size)),
       getMany.scenario,
@@ -176,6 +180,7 @@ async function main(): Promise<number> {
     }
     return 0
   } finally {
+    await observed?.close()
     await peers.close()
     await server.close()
   }

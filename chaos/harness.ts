@@ -83,8 +83,14 @@ export function allowanceMs(allowance: Allowance): number {
  */
 export const BUS_DELAY_BOUND_MS = 500
 
-/** How long before a node saw its bus go down the writes it may have missed are counted from (hole 7 check). */
-const REVALIDATION_SLACK_MS = 100
+/**
+ * How long before a node saw its bus go down the writes it may have missed are counted from (hole 7 check). A killed
+ * subscriber loses the messages Redis had sent it but it had not read, and a node on a loaded machine notices the
+ * loss late: with 100 ms, CI (two cores, other work) saw a node drop 91 entries on reconnect against 45 keys written
+ * in the window (revalidation drops only entries whose header or tags differ in Redis, so the rest were writes the
+ * window missed).
+ */
+const REVALIDATION_SLACK_MS = 1000
 
 interface NodeState {
   busUp: boolean

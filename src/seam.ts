@@ -10,6 +10,7 @@
  *   starts every key of its namespace.
  * - Leases: `tryLock`, `renewLock`, `unlock` (SET NX PX with a token; compare-and-set Lua).
  * - Reads: `getWithTier(cache, key)` is `cache.get(key)` plus which tier answered (`'l1'` or `'l2'`).
+ * - Observation: `observe(cache)` is a live view of its counters, L1, circuit and bus (metrics exporters).
  * - Helpers every subsystem validates with: `parseDuration`, `describe`, `DEFAULTS`, and
  *   `checkGetOrSetOptions` (throws what `getOrSet` would for bad options, before any call).
  * @internal
@@ -18,7 +19,9 @@ import type { Cache } from './cache/cache.js'
 import { DEFAULTS } from './cache/defaults.js'
 import { resolveFill } from './cache/fill_options.js'
 import { scopeOf } from './cache/internals.js'
+import { observe as observeContext, type CacheObservation } from './cache/introspection.js'
 import type { GetOrSetOptions } from './cache/options.js'
+import { isWellFormed, notWellFormed } from './internal/well_formed.js'
 import { describe } from './internal/describe.js'
 import { parseDuration } from './internal/duration.js'
 import type { ConnectionSettings, RedisConnection } from './redis/connection.js'
@@ -40,8 +43,16 @@ export type { CircuitState } from './redis/circuit_breaker.js'
 export { tryLock, renewLock, unlock, type HeldLock } from './locks/redis_lock.js'
 export { parseDuration, type Duration } from './internal/duration.js'
 export { describe } from './internal/describe.js'
+export { publishEvent } from './observability/events.js'
 export { DEFAULTS } from './cache/defaults.js'
 export { getWithTier, type TieredValue } from './cache/read_tier.js'
+export type { CacheObservation } from './cache/introspection.js'
+export type { BusStats } from './observability/stats.js'
+
+/** A live view of a cache's counters, L1, circuit and bus, for exporters that read at scrape time. */
+export function observe(cache: Cache): CacheObservation {
+  return observeContext(scopeOf(cache).ctx)
+}
 
 /**
  * The cache's Redis connection (its timeout and circuit breaker, shared with the cache), or undefined without
@@ -55,6 +66,7 @@ export function redisOf(cache: Cache): RedisConnection | undefined {
 export function redisKeyOf(cache: Cache, key: string): string {
   if (typeof key !== 'string' || key.length === 0)
     throw new TypeError(`Expected \`key\` to be a non-empty string, got ${describe(key)}`)
+  if (!isWellFormed(key)) throw notWellFormed('key', key)
   return scopeOf(cache).prefix + key
 }
 

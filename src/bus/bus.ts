@@ -23,6 +23,7 @@
 import { Redis, type RedisOptions } from 'ioredis'
 import { BusError } from '../errors.js'
 import type { Events } from '../observability/events.js'
+import { bump, type BusStats } from '../observability/stats.js'
 import type { MemoryEntry } from '../tiers/memory_tier.js'
 import { isClusterClient, OWNED_CLIENT_DEFAULTS, reconnectDelay, type RedisConnection } from '../redis/connection.js'
 import {
@@ -105,6 +106,12 @@ export class Bus {
   #moveTimer: NodeJS.Timeout | undefined
   readonly #firstUp: Promise<void>
   #markFirstUp!: () => void
+  #published = 0
+  #received = 0
+  #reconnects = 0
+  readonly #dropped: BusStats['dropped'] = new Map()
+  #lastHeardAt: number | undefined
+  #heartbeatMs: number | undefined
 
   constructor(host: BusHost, settings: BusSettings) {
     this.#host = host
@@ -135,6 +142,25 @@ export class Bus {
     return this.#queue.size
   }
 
+  /** The heartbeat interval (ms; 0 = none). */
+  get heartbeat(): number {
+    return this.#settings.heartbeat
+  }
+
+  /** What the bus has seen, for `health()` and metrics. */
+  stats(): BusStats {
+    return {
+      up: this.#up,
+      lastMessageAgeMs: this.#lastHeardAt === undefined ? null : Date.now() - this.#lastHeardAt,
+      reconnects: this.#reconnects,
+      heartbeatMs: this.#heartbeatMs ?? null,
+      pending: this.#queue.size,
+      published: this.#published,
+      received: this.#received,
+      dropped: new Map(this.#dropped),
+    }
+  }
+
   // ---------------------------------------------------------------- sending
 
   /**
@@ -145,11 +171,13 @@ export class Bus {
     const [first, ...others] = this.#byNamespace(keys)
     if (first === undefined || others.length > 0)
       throw new TypeError(`Expected keys of one namespace under '${this.#prefix}', got ${keys.length} keys`)
+    this.#published++
     return { channel: channelOf(this.#prefix, first[0]), bytes: encodeMessage('keys', this.origin, first[1]) }
   }
 
   /** The message announcing that entries of the namespace at `prefix` carrying one of `tags` went stale. */
   tagsMessage(prefix: string, tags: readonly string[]): OutgoingMessage {
+    this.#published++
     return {
       channel: channelOf(this.#prefix, this.#namespaceOf(prefix)),
       bytes: encodeMessage('tags', this.origin, tags),
@@ -158,6 +186,7 @@ export class Bus {
 
   /** The message announcing that every key of the namespace at `prefix` went away. */
   clearMessage(prefix: string): OutgoingMessage {
+    this.#published++
     return {
       channel: channelOf(this.#prefix, this.#namespaceOf(prefix)),
       bytes: encodeMessage('clear', this.origin, []),
@@ -197,6 +226,7 @@ export class Bus {
   /** PUBLISH through the connection (timeout, circuit breaker). */
   async #send(channel: string, bytes: Buffer): Promise<void> {
     await this.#connection.run('PUBLISH', (client) => client.publish(channel, bytes))
+    this.#published++
   }
 
   #scheduleRetry(): void {
@@ -376,9 +406,13 @@ export class Bus {
       return
     }
     this.#awaitingPong = true
+    const sent = performance.now()
     sub.ping().then(
       () => {
-        if (sub === this.#sub) this.#awaitingPong = false
+        if (sub !== this.#sub) return
+        this.#awaitingPong = false
+        this.#heartbeatMs = performance.now() - sent
+        this.#lastHeardAt = Date.now()
       },
       () => undefined, // the connection is gone: 'close' already reported it
     )
@@ -388,21 +422,25 @@ export class Bus {
     if (!this.#listening || this.#closed) return
     this.#listening = false
     this.#up = false
+    this.#reconnects++
     this.#generation++
     this.#host.setL1Gate(this.#deaf)
     this.#host.events.emit('bus:state', { state: 'down', dropped: 0 })
   }
 
   readonly #receive = (_pattern: string, channel: Buffer, raw: Buffer): void => {
+    this.#lastHeardAt = Date.now()
     let message
     try {
       message = decodeMessage(raw)
     } catch (error) {
+      bump(this.#dropped, 'malformed')
       this.#error('receive', `ignored a malformed message on ${channel.toString()}: ${(error as Error).message}`, error)
       return
     }
     if (sameOrigin(message, this.origin)) return
     const namespace = channel.toString('utf8', this.#channelStart) // after '<prefix>:bus:'
+    this.#received++
     this.#host.invalidate(namespace, message.kind, message.items)
     this.#host.events.emit('bus:message', { namespace, kind: message.kind, items: message.items })
   }
@@ -417,7 +455,10 @@ export class Bus {
   async close(): Promise<void> {
     if (this.#closed) return
     const lost = this.#queue.size
-    if (lost > 0) this.#error('publish', `closed with ${lost} invalidations not yet published`, undefined)
+    if (lost > 0) {
+      this.#dropped.set('closed', (this.#dropped.get('closed') ?? 0) + lost)
+      this.#error('publish', `closed with ${lost} invalidations not yet published`, undefined)
+    }
     this.#closed = true
     this.#markFirstUp() // nobody waits for a subscription that will never come
     clearTimeout(this.#retryTimer)

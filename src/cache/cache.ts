@@ -1,10 +1,12 @@
 import { carriesTags } from '../codec/envelope.js'
 import { filterByTags, invalidateTags } from './tags.js'
 import { CacheClosedError } from '../errors.js'
+import { isWellFormed, notWellFormed } from '../internal/well_formed.js'
 import { describe } from '../internal/describe.js'
 import { parseDuration, type Duration } from '../internal/duration.js'
 import type { CacheEventName, CacheListener } from '../observability/events.js'
 import type { CacheStats } from '../observability/stats.js'
+import { trace, traced, type TraceMessage, type TracedOperation } from '../observability/tracing.js'
 import { incrementLocal, incrementShared } from './increment.js'
 import { healthOf, statsOf, waitReady, type CacheHealth } from './introspection.js'
 import type { MemoryEntry, MemoryTier } from '../tiers/memory_tier.js'
@@ -62,13 +64,7 @@ export class Cache {
   async get<T = unknown>(key: string): Promise<T | undefined> {
     const hit = this.#l1Hit(key)
     if (hit !== undefined) return hit.value as T
-    this.#open()
-    if (this.#ctx.l2 === undefined) {
-      emitMiss(this.#ctx, this.name, key)
-      return undefined
-    }
-    if (this.#ctx.startup !== undefined) await this.#ctx.startup // until this node hears invalidations (bounded)
-    return (await readL2(this.#scope, this.#redisKey(key), key))?.value as T | undefined
+    return this.#getMiss<T>(key)
   }
 
   /** True when `get(key)` would return a value. */
@@ -93,10 +89,7 @@ export class Cache {
       refreshAhead(this.#scope, this.#redisKey(key), key, factory, resolveFill(this.#ctx.options.ttl, options))
       return hit.value as T
     }
-    this.#open()
-    const resolved = resolveFill(this.#ctx.options.ttl, options)
-    if (this.#ctx.startup !== undefined) await this.#ctx.startup // until this node hears invalidations (bounded)
-    return getOrSetMiss(this.#scope, this.#redisKey(key), key, factory, resolved)
+    return this.#getOrSetMiss(key, factory, options)
   }
 
   /**
@@ -123,10 +116,20 @@ export class Cache {
     }
     if (missing.length === 0) return out
     this.#open()
-    const l2 = ctx.l2
-    if (l2 === undefined) return out
-    await this.#ctx.startup // until this node hears invalidations (bounded)
     const ks = missing.map((i) => this.#redisKey(keys[i]))
+    if (ctx.l2 === undefined) return out
+    return this.#traced('getMany', undefined, missing.length, undefined, () => this.#getManyL2(keys, ks, missing, out))
+  }
+
+  async #getManyL2<T>(
+    keys: readonly string[],
+    ks: readonly string[],
+    missing: number[],
+    out: Array<T | undefined>,
+  ): Promise<Array<T | undefined>> {
+    const ctx = this.#ctx
+    const l2 = ctx.l2 as NonNullable<CacheContext['l2']>
+    await this.#ctx.startup // until this node hears invalidations (bounded)
     const tickets = this.#l1 === undefined ? undefined : ks.map((k) => ctx.fences.enter(k))
     try {
       let raws = await l2.mget(ks)
@@ -160,8 +163,7 @@ export class Cache {
     if (options !== undefined) checkSetOptions(options)
     const prepared = this.#prepare(key, value, options)
     this.#open()
-    await this.#ctx.startup // until this node hears invalidations (bounded)
-    await writeEntries(this.#scope, [prepared])
+    await this.#traced('set', key, undefined, undefined, () => this.#write([prepared]))
   }
 
   /**
@@ -179,19 +181,19 @@ export class Cache {
     })
     if (prepared.length === 0) return
     this.#open()
-    await this.#ctx.startup // until this node hears invalidations (bounded)
-    await writeEntries(this.#scope, prepared)
+    await this.#traced('set', undefined, prepared.length, undefined, () => this.#write(prepared))
   }
 
   /** Removes `key` from every tier (and, with the bus, from every node's L1). Resolves with whether it existed. */
   async delete(key: string): Promise<boolean> {
-    return (await this.#delete([key])) > 0
+    return (await this.#traced('invalidate', key, undefined, 'delete', () => this.#delete([key]))) > 0
   }
 
   /** Removes many keys; resolves with how many existed. */
   async deleteMany(keys: readonly string[]): Promise<number> {
     if (!Array.isArray(keys)) throw new TypeError(`Expected \`keys\` to be an array of strings, got ${describe(keys)}`)
-    return this.#delete([...new Set(keys)])
+    const unique = [...new Set(keys)]
+    return this.#traced('invalidate', undefined, unique.length, 'delete', () => this.#delete(unique))
   }
 
   /** Gives an existing entry a new time to live. Resolves with whether the key existed. */
@@ -246,6 +248,10 @@ export class Cache {
 
   /** Removes every key of this namespace (not of child namespaces) from Redis (SCAN, never KEYS) and L1. */
   async clear(): Promise<void> {
+    await this.#traced('invalidate', undefined, undefined, 'clear', () => this.#clear())
+  }
+
+  async #clear(): Promise<void> {
     const ctx = this.#ctx
     this.#open()
     ctx.fences.invalidateAll()
@@ -285,8 +291,10 @@ export class Cache {
   async invalidateTags(tags: readonly string[]): Promise<void> {
     const checked = checkTags(tags)
     this.#open()
-    await this.#ctx.startup // until this node hears invalidations (bounded)
-    await invalidateTags(this.#scope, checked)
+    await this.#traced('invalidate', undefined, checked.length, 'tags', async () => {
+      await this.#ctx.startup // until this node hears invalidations (bounded)
+      await invalidateTags(this.#scope, checked)
+    })
   }
 
   // ---------------------------------------------------------------- structure and introspection
@@ -310,9 +318,15 @@ export class Cache {
     await waitReady(this.#ctx, ms)
   }
 
-  /** Round trip to Redis with its latency, and the size of L1 (all namespaces). Never throws. */
-  async health(): Promise<CacheHealth> {
-    return healthOf(this.#ctx)
+  /**
+   * The cache's state for health checks: `status` (`ok`, `degraded` when Redis or the bus is down but the cache
+   * still serves, `down` when closed, or without L1 and Redis not answering), the Redis round trip, L1's size and
+   * the bus. Redis failures never make it reject, and it answers within `timeout` even when Redis does not (the PING
+   * is raced against it).
+   * @param timeout how long to wait for Redis. @default '1s'
+   */
+  async health(timeout: Duration = DEFAULTS.healthTimeout): Promise<CacheHealth> {
+    return healthOf(this.#ctx, parseDuration(timeout, 'timeout'))
   }
 
   /** Hits and misses per tier, Redis errors, factory calls. Shared by all namespaces of a cache. */
@@ -340,6 +354,64 @@ export class Cache {
   }
 
   // ---------------------------------------------------------------- internals
+
+  /** The miss path of `get` (kept out of `get`'s body: the L1 hit stays as small as it can be). */
+  async #getMiss<T>(key: string): Promise<T | undefined> {
+    this.#open()
+    const k = this.#redisKey(key)
+    if (this.#ctx.l2 === undefined) {
+      emitMiss(this.#ctx, this.name, key)
+      return undefined
+    }
+    if (traced('get')) return trace({ operation: 'get', namespace: this.name, key }, () => this.#readL2<T>(k, key))
+    return this.#readL2<T>(k, key)
+  }
+
+  async #readL2<T>(k: string, key: string): Promise<T | undefined> {
+    if (this.#ctx.startup !== undefined) await this.#ctx.startup // until this node hears invalidations (bounded)
+    return (await readL2(this.#scope, k, key))?.value as T | undefined
+  }
+
+  /** The miss path of `getOrSet`, traced from here when someone listens. */
+  async #getOrSetMiss<T>(
+    key: string,
+    factory: () => T | Promise<T>,
+    options: GetOrSetOptions<NoInfer<T>> | undefined,
+  ): Promise<T> {
+    this.#open()
+    const resolved = resolveFill(this.#ctx.options.ttl, options)
+    const fill = async (): Promise<T> => {
+      if (this.#ctx.startup !== undefined) await this.#ctx.startup // until this node hears invalidations (bounded)
+      return getOrSetMiss(this.#scope, this.#redisKey(key), key, factory, resolved)
+    }
+    return traced('getOrSet') ? trace({ operation: 'getOrSet', namespace: this.name, key }, fill) : fill()
+  }
+
+  async #write(prepared: Prepared[]): Promise<void> {
+    await this.#ctx.startup // until this node hears invalidations (bounded)
+    await writeEntries(this.#scope, prepared)
+  }
+
+  /** Runs `fn` as a traced operation when someone listens to its channel (the message is built only then). */
+  #traced<R>(
+    operation: TracedOperation,
+    key: string | undefined,
+    count: number | undefined,
+    kind: TraceMessage['kind'],
+    fn: () => Promise<R>,
+  ): Promise<R> {
+    if (!traced(operation)) return fn()
+    return trace(
+      {
+        operation,
+        namespace: this.name,
+        ...(key !== undefined && { key }),
+        ...(count !== undefined && { count }),
+        ...(kind !== undefined && { kind }),
+      },
+      fn,
+    )
+  }
 
   /** Validates `key` and answers from L1 when it can. The hot path: no allocation, no string building. */
   #l1Hit(key: string): MemoryEntry | undefined {
@@ -381,6 +453,7 @@ export class Cache {
   /** Validates `key` and returns its full Redis key. */
   #redisKey(key: unknown): string {
     if (typeof key !== 'string' || key.length === 0 || key.length > this.#shortKey) this.#checkKey(key)
+    if (!isWellFormed(key as string)) throw notWellFormed('key', key as string)
     return this.#scope.prefix + (key as string)
   }
 

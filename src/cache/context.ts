@@ -6,7 +6,7 @@
  */
 import type { LockWaiters } from '../locks/lock_waiters.js'
 import { Events } from '../observability/events.js'
-import { Counters } from '../observability/stats.js'
+import { Counters, type BusStats } from '../observability/stats.js'
 import { RedisConnection } from '../redis/connection.js'
 import { MemoryStore, type MemoryEntry, type MemoryTier } from '../tiers/memory_tier.js'
 import { RedisTier, type Announcement } from '../tiers/redis_tier.js'
@@ -29,6 +29,10 @@ export interface Announcer {
   prefixCleared(prefix: string): void
   /** True while this node hears every invalidation (its subscription is confirmed). */
   readonly up: boolean
+  /** What the bus has seen (health, metrics). */
+  stats(): BusStats
+  /** The heartbeat interval on the subscriber connection (ms; 0 = none). */
+  readonly heartbeat: number
   close(): Promise<void>
 }
 

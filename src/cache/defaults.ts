@@ -19,4 +19,5 @@ export const DEFAULTS = Object.freeze({
   maxKeyBytes: 1024,
   getOrSet: Object.freeze({ lockTimeout: '5s', jitter: 0, grace: 0, leaseTtl: '1m' }),
   readyTimeout: '5s',
+  healthTimeout: '1s',
 } as const)

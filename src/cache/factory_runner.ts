@@ -20,10 +20,11 @@ import { DEFAULTS } from './defaults.js'
 import { expiryPolicyFor, type FillOptions } from './fill_options.js'
 import { readForFill, type FillRead } from './read_path.js'
 import { reportL2Error } from './reporting.js'
+import { bump, type StaleReason } from '../observability/stats.js'
+import { trace, traced } from '../observability/tracing.js'
 import { checkTags, prepare, writeFill, writeInBackground, type FillOutcome } from './write_path.js'
 
 type Factory<T> = () => T | Promise<T>
-type StaleReason = 'factory-error' | 'soft-timeout' | 'hard-timeout' | 'lock-held' | 'refreshing'
 
 /** A value past its logical expiry but within grace. */
 interface Stale {
@@ -198,6 +199,7 @@ async function waitForHolder<T>(
   const waiters = (ctx.lockWaiters ??= new LockWaiters(l2.connection.client, l2.lockChannel, (error) =>
     reportL2Error(ctx, 'lock:subscribe', undefined, error),
   ))
+  ctx.counters.lockWaits++
   for (;;) {
     // Register first, then look: a release published in between still wakes us.
     const waiter = waiters.wait(l2.leaseKey(k), Math.max(0, deadline - Date.now()))
@@ -226,7 +228,10 @@ async function waitForHolder<T>(
       return written.value as T
     }
     if (outcome === 'timeout' || again.lease === undefined || again.lease.mine) {
-      if (outcome === 'timeout') ctx.events.emit('lock:timeout', { namespace, key })
+      if (outcome === 'timeout') {
+        ctx.counters.lockTimeouts++
+        ctx.events.emit('lock:timeout', { namespace, key })
+      }
       // The holder is gone (or Redis is): run the factory with whatever lease there is (shared if not ours).
       return run(scope, k, key, factory, options, stale, again.lease)
     }
@@ -266,7 +271,9 @@ function run<T>(
   // A tagged result counts as created when its factory started: a tag invalidated while it ran wins.
   const started = stamp()
   const holdsLock = options.lock && lease?.mine === true ? lease : undefined
-  const produced = new Promise<T>((resolve) => resolve(factory()))
+  const produced = traced('factory')
+    ? trace({ operation: 'factory', namespace: scope.namespace, key }, async () => factory())
+    : new Promise<T>((resolve) => resolve(factory()))
   const stored = produced.then(
     async (value) => {
       // Fenced by an invalidation of its key or of everything (not by tags: Redis's tag check keeps a tagged value
@@ -388,6 +395,7 @@ function staleInL1(scope: Scope, key: string): Stale | undefined {
 }
 
 function serveStale<T>(scope: Scope, key: string, stale: Stale, reason: StaleReason, error?: CacheError): T {
+  bump(scope.ctx.counters.staleServed, reason)
   scope.ctx.events.emit('stale:served', {
     namespace: scope.namespace,
     key,

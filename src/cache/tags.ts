@@ -6,7 +6,7 @@
  *   last invalidated (ms since the epoch, sub-ms resolution: see internal/clock.ts). All tags of a
  *   namespace share one hash tag, so on a Cluster they live in one slot and one MGET reads any
  *   number of them.
- * - A tagged write makes sure its tag keys exist (SET NX to just before the entry was made), so a
+ * - A tagged write makes sure its tag keys exist (a creation mark `c<time>`, just before the entry was made), so a
  *   tag key that is missing later was evicted or deleted: its entries fail closed (a miss), since
  *   whether they were invalidated can no longer be told. A tag key holding anything but a time is
  *   garbage: a miss plus a `decode:error` event.
@@ -98,10 +98,13 @@ export async function filterByTags(
   })
 }
 
-/** A tag key's value: the time of its last invalidation, 'missing' or 'garbage'. */
+/**
+ * A tag key's value: the time of its last invalidation (`<time>`, or `c<time>` for a key created by a write, before
+ * which entries are misses all the same), 'missing' or 'garbage'.
+ */
 export function invalidationTime(value: Buffer | null | undefined): number | 'missing' | 'garbage' {
   if (value === null || value === undefined) return 'missing'
-  const text = value.toString('latin1')
+  const text = value.toString('latin1', value[0] === 0x63 /* c */ ? 1 : 0)
   const time = Number(text)
   return text.length > 0 && text.length <= 32 && Number.isFinite(time) && time >= 0 ? time : 'garbage'
 }

@@ -8,6 +8,7 @@
 import { encodeEntry, storedChecksum } from '../codec/envelope.js'
 import { EncodeError, L2UnavailableError, ValueTooLargeError, type CacheError } from '../errors.js'
 import { stamp } from '../internal/clock.js'
+import { isWellFormed, notWellFormed } from '../internal/well_formed.js'
 import { describe } from '../internal/describe.js'
 import type { MemoryEntry } from '../tiers/memory_tier.js'
 import type { Announce, Lease, TagKeys, WriteItem } from '../tiers/redis_tier.js'
@@ -49,6 +50,7 @@ export function checkTags(tags: unknown): readonly string[] {
     throw new TypeError(
       `Expected \`tags\` to be an array of at most ${MAX_TAGS} non-empty strings, got ${describe(tags)}`,
     )
+  for (const tag of tags as string[]) if (!isWellFormed(tag)) throw notWellFormed('tag', tag)
   return tags as string[]
 }
 
@@ -236,11 +238,15 @@ export function writeInBackground(
   since?: Ticket,
 ): void {
   const { ctx, l1 } = scope
-  if (l1 !== undefined && (since === undefined || ctx.fences.validFor(since, scope.prefix, item.tags))) {
+  const installed = l1 !== undefined && (since === undefined || ctx.fences.validFor(since, scope.prefix, item.tags))
+  if (installed) {
     ctx.fences.invalidate(item.k)
     l1.set(item.key, entryOf(item, Date.now()), l1Ttl(ctx, item.ttl + item.grace), item.bytes.length)
   }
-  writeFill(scope, item, lease, since).then(
+  // Once installed, what counts is an invalidation after the install, which writeFill's own ticket (taken before
+  // it first awaits) sees; `since` would also see the install's own fence move and leave the entry at full TTL
+  // when the write fails.
+  writeFill(scope, item, lease, installed ? undefined : since).then(
     (outcome) => {
       if (outcome === 'lost') dropLocal(scope, [item])
       settled(outcome)

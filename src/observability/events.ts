@@ -99,22 +99,29 @@ export class Events {
   }
 
   emit<K extends CacheEventName>(name: K, payload: CacheEvents[K]): void {
-    const ch = channelFor(name)
-    if (ch.hasSubscribers) ch.publish(payload)
-    if (this.#emitter.listenerCount(name) === 0) return
-    try {
-      this.#emitter.emit(name, payload)
-    } catch (error) {
-      // A throwing listener must not break the cache operation that emitted the event.
-      queueMicrotask(() => {
-        throw error
-      })
-    }
+    publishEvent(channelFor(name), this.#emitter, name, payload)
   }
 
   removeAllListeners(): void {
     for (const name of this.#emitter.eventNames()) {
       if (name !== 'newListener' && name !== 'removeListener') this.#emitter.removeAllListeners(name)
     }
+  }
+}
+
+/**
+ * Publishes an event on its diagnostics channel and to the emitter's listeners, each only when someone listens. A
+ * throwing listener must not break the operation that emitted the event: its error is rethrown in a microtask
+ * (an uncaught exception, as a throwing EventEmitter listener is everywhere else). Shared with the session store.
+ */
+export function publishEvent(ch: Channel, emitter: EventEmitter, name: string, payload: unknown): void {
+  if (ch.hasSubscribers) ch.publish(payload)
+  if (emitter.listenerCount(name) === 0) return
+  try {
+    emitter.emit(name, payload)
+  } catch (error) {
+    queueMicrotask(() => {
+      throw error
+    })
   }
 }

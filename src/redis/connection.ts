@@ -11,6 +11,7 @@ import { Redis, type Cluster, type RedisOptions } from 'ioredis'
 import { CacheClosedError, L2CommandError, L2TimeoutError, L2UnavailableError } from '../errors.js'
 import { describe } from '../internal/describe.js'
 import { CircuitBreaker, type CircuitState } from './circuit_breaker.js'
+import { redisCommandChannel, type RedisCommandMessage } from '../observability/tracing.js'
 
 /** An ioredis client: a single `Redis` (standalone or Sentinel) or a `Cluster`. */
 export type RedisClient = Redis | Cluster
@@ -132,7 +133,22 @@ export class RedisConnection {
     } catch (error) {
       return Promise.reject(wrapError(command, error))
     }
-    return this.#timed(command, sent)
+    const timed = this.#timed(command, sent)
+    return redisCommandChannel.hasSubscribers ? this.#observed(command, timed) : timed
+  }
+
+  /** Publishes the command's duration on `tiercache:redis:command` once it settled (only with a subscriber). */
+  #observed<T>(command: string, timed: Promise<T>): Promise<T> {
+    const started = performance.now()
+    const settled = (ok: boolean): void => {
+      const message: RedisCommandMessage = { connection: this, command, durationMs: performance.now() - started, ok }
+      redisCommandChannel.publish(message)
+    }
+    timed.then(
+      () => settled(true),
+      () => settled(false),
+    )
+    return timed
   }
 
   /** Runs a Lua script through {@link run}: EVALSHA, and EVAL when the server does not have it yet. */

@@ -5,7 +5,7 @@
 import { channel } from 'node:diagnostics_channel'
 import { EventEmitter } from 'node:events'
 import type { CacheError } from '../index.js'
-import type { CircuitState } from '../seam.js'
+import { publishEvent, type CircuitState } from '../seam.js'
 
 export interface SessionStoreEvents {
   /** A session stored in Redis could not be read (garbage, truncated, another format): it was treated as missing. */
@@ -47,15 +47,6 @@ export class SessionEmitter<Events extends object> {
   }
 
   emit<K extends keyof Events & string>(name: K, payload: Events[K]): void {
-    const ch = channel(`${this.#channelPrefix}${name}`)
-    if (ch.hasSubscribers) ch.publish(payload)
-    if (this.#emitter.listenerCount(name) === 0) return
-    try {
-      this.#emitter.emit(name, payload)
-    } catch (error) {
-      queueMicrotask(() => {
-        throw error
-      })
-    }
+    publishEvent(channel(`${this.#channelPrefix}${name}`), this.#emitter, name, payload)
   }
 }

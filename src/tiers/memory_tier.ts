@@ -69,9 +69,19 @@ export class MemoryStore {
       allowStale: false,
       updateAgeOnGet: false,
       // Called synchronously whenever an entry leaves (delete, eviction, expiry, overwrite, clear).
-      dispose: (entry, slot, reason) => slot.tier.released(slot, entry, reason === 'set'),
+      dispose: (entry, slot, reason) => {
+        if (reason === 'evict') this.evictions++
+        slot.tier.released(slot, entry, reason === 'set')
+      },
     })
+    this.maxEntries = options.maxEntries
+    this.maxBytes = options.maxBytes
   }
+
+  /** Entries the LRU bound (entries or bytes) pushed out since the start. */
+  evictions = 0
+  readonly maxEntries: number
+  readonly maxBytes: number
 
   /** A view for one namespace. */
   namespace(): MemoryTier {

@@ -7,7 +7,7 @@
  * - every change is announced on the bus in the same call (an empty channel: no bus), so a change
  *   is acknowledged only together with its announcement, and one that times out on our side but
  *   lands later announces itself;
- * - tagged writes make sure their tag keys exist (SET NX to just before the entry was made), so a
+ * - tagged writes make sure their tag keys exist (a creation mark `c<time>`, just before the entry was made; see ENSURE_TAG), so a
  *   missing tag key later means it was evicted, and the entry's tag check fails closed.
  *
  * Lease values start with 'L' (taken by a `lock: true` caller: others wait for it) or 'F' (a plain
@@ -28,19 +28,35 @@ local function dropLease(l, lockChannel)
 end`
 
 /**
+ * A tagged write's tag key: created when missing, as a creation mark `c<time>` (no invalidation is known after it;
+ * entries made before it are misses). A mark only moves back (a write made earlier that lands later, within the
+ * client's 1 s cap), so racing writers of a new tag all stay readable; an invalidation's time (a plain number,
+ * written by INVALIDATE_TAGS) and garbage are left as they are.
+ */
+const ENSURE_TAG = `
+local function ensureTag(key, mark)
+  local value = redis.call('GET', key)
+  if not value then redis.call('SET', key, mark) return end
+  if string.sub(value, 1, 1) ~= 'c' then return end
+  local current = tonumber(string.sub(value, 2))
+  if current and tonumber(string.sub(mark, 2)) < current then redis.call('SET', key, mark) end
+end
+`
+
+/**
  * Writes entries. KEYS: entry and lease keys in pairs, then tag keys (standalone only). ARGV: entry count, bus
  * channel, bus message, lock channel, tag creation value, then bytes and PX ('0': none) per entry.
  */
 export const WRITE = new Script(
   'SET',
-  `${DROP_LEASE}
+  `${DROP_LEASE}${ENSURE_TAG}
 local n = tonumber(ARGV[1])
 for i = 1, n do
   local k, bytes, px = KEYS[2 * i - 1], ARGV[4 + 2 * i], ARGV[5 + 2 * i]
   if px == '0' then redis.call('SET', k, bytes) else redis.call('SET', k, bytes, 'PX', px) end
   dropLease(KEYS[2 * i], ARGV[4])
 end
-for j = 2 * n + 1, #KEYS do redis.call('SET', KEYS[j], ARGV[5], 'NX') end
+for j = 2 * n + 1, #KEYS do ensureTag(KEYS[j], ARGV[5]) end
 if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
 return n`,
 )
@@ -52,11 +68,11 @@ return n`,
  */
 export const FILL = new Script(
   'SET (fill)',
-  `
+  `${ENSURE_TAG}
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 if ARGV[3] == '0' then redis.call('SET', KEYS[1], ARGV[2]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
 redis.call('DEL', KEYS[2])
-for j = 3, #KEYS do redis.call('SET', KEYS[j], ARGV[7], 'NX') end
+for j = 3, #KEYS do ensureTag(KEYS[j], ARGV[7]) end
 if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
 if string.sub(ARGV[1], 1, 1) == 'L' and ARGV[6] ~= '' then redis.call('PUBLISH', ARGV[6], KEYS[2]) end
 return 1`,
@@ -184,7 +200,7 @@ return { token, 0 }`,
 
 /**
  * Records tag invalidations and announces them. KEYS: tag keys (one slot). ARGV: time, bus channel, bus message.
- * A tag's time only moves forward: an invalidation that timed out on its node and lands after a newer one must
+ * A creation mark (ENSURE_TAG) becomes an invalidation time. A tag's time only moves forward: an invalidation that timed out on its node and lands after a newer one must
  * not bring back what the newer one removed.
  */
 export const INVALIDATE_TAGS = new Script(
@@ -192,8 +208,11 @@ export const INVALIDATE_TAGS = new Script(
   `
 local time = tonumber(ARGV[1])
 for _, key in ipairs(KEYS) do
-  local current = tonumber(redis.call('GET', key))
-  if (not current) or current < time then redis.call('SET', key, ARGV[1]) end
+  local value = redis.call('GET', key)
+  local created = value and string.sub(value, 1, 1) == 'c'
+  local current = value and tonumber(created and string.sub(value, 2) or value)
+  if (not current) or current < time then redis.call('SET', key, ARGV[1])
+  elseif created then redis.call('SET', key, string.sub(value, 2)) end
 end
 if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
 return #KEYS`,
@@ -202,8 +221,8 @@ return #KEYS`,
 /** Makes sure tag keys exist (Cluster: they live in another slot than the entry). KEYS: tag keys. ARGV: value. */
 export const ENSURE_TAGS = new Script(
   'SET (tag keys)',
-  `
-for _, key in ipairs(KEYS) do redis.call('SET', key, ARGV[1], 'NX') end
+  `${ENSURE_TAG}
+for _, key in ipairs(KEYS) do ensureTag(key, ARGV[1]) end
 return #KEYS`,
 )
 

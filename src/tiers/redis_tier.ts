@@ -24,67 +24,23 @@ import {
   TAKE_LEASE,
   WRITE,
 } from './redis_scripts.js'
+import type {
+  Announce,
+  Announcement,
+  Lease,
+  LeaseRequest,
+  PendingLeaseRead,
+  PendingRead,
+  TagKeys,
+  WriteItem,
+} from './redis_tier_types.js'
 
 export type { RedisClient }
-
-export interface WriteItem {
-  key: string
-  bytes: Buffer
-  /** Redis TTL in ms; 0 for none. */
-  px: number
-}
-
-interface PendingRead {
-  key: string
-  resolve: (value: Buffer | null) => void
-  reject: (error: unknown) => void
-}
 
 /** MGET is split into chunks of this many keys so that one reply never grows without bound. */
 const MAX_KEYS_PER_COMMAND = 500
 
-/** A bus message to send in the same round trip as a write: `PUBLISH channel bytes`. */
-export interface Announcement {
-  channel: string
-  bytes: Buffer
-}
-
-/** Builds the announcement of a write of these full keys (one namespace), or undefined without a bus. */
-export type Announce = ((keys: readonly string[]) => Announcement) | undefined
-
-/** What a `getOrSet` asks of the lease it takes with its read. */
-export interface LeaseRequest {
-  /** How long the lease lives when nothing writes the key (ms). */
-  ttl: number
-  /** `lock: true`: the caller that takes the lease runs the factory; the others wait for it. */
-  lock: boolean
-  /** An entry this close to its expiry (ms) already needs a fill (refresh ahead); 0 otherwise. */
-  refreshWindow: number
-}
-
-/** A lease on an entry: its fill is written only while no write, delete or clear of the entry happened since. */
-export interface Lease {
-  /** The lease's Redis key. */
-  readonly key: string
-  readonly token: string
-  /** True when this call took the lease (with `lock`: this caller holds the lock). */
-  readonly mine: boolean
-}
-
-/** Tag keys a write must make sure exist, and the value they get when they do not (just before the entry was made). */
-export interface TagKeys {
-  keys: readonly string[]
-  createdBefore: number
-}
-
-interface PendingLeaseRead {
-  key: string
-  lease: string
-  token: string
-  request: LeaseRequest
-  resolve: (value: { raw: Buffer | null; lease: Lease | undefined }) => void
-  reject: (error: unknown) => void
-}
+export type { Announce, Announcement, Lease, LeaseRequest, TagKeys, WriteItem } from './redis_tier_types.js'
 
 const NO_ANNOUNCEMENT: Announcement = { channel: '', bytes: Buffer.alloc(0) }
 
@@ -266,7 +222,7 @@ export class RedisTier {
    */
   async write(items: readonly WriteItem[], tags: TagKeys | undefined, announce: Announce): Promise<void> {
     if (items.length === 0) return
-    const tagValue = tags === undefined ? '' : String(tags.createdBefore)
+    const tagValue = tags === undefined ? '' : `c${tags.createdBefore}`
     const tagKeysInline = tags !== undefined && !this.isCluster ? tags.keys : []
     const writes = this.#group(items.map((item) => item.key)).map(async (indexes) => {
       const group = indexes.map((i) => items[i] as WriteItem)
@@ -300,7 +256,7 @@ export class RedisTier {
       else keys.push(...tags.keys)
     }
     const args = [lease.token, item.bytes, String(item.px), message.channel, message.bytes, this.#lockChannel]
-    args.push(tags === undefined ? '' : String(tags.createdBefore))
+    args.push(tags === undefined ? '' : `c${tags.createdBefore}`)
     return (await this.connection.eval<number>(FILL, keys, args)) === 1
   }
 
@@ -393,7 +349,7 @@ export class RedisTier {
   }
 
   async #ensureTags(tags: TagKeys): Promise<void> {
-    await this.connection.eval(ENSURE_TAGS, tags.keys, [String(tags.createdBefore)])
+    await this.connection.eval(ENSURE_TAGS, tags.keys, [`c${tags.createdBefore}`])
   }
 
   #announcement(announce: Announce, keys: readonly string[]): Announcement {

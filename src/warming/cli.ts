@@ -4,10 +4,11 @@
  * naming the bad value, no stack trace). SIGINT/SIGTERM stop taking keys, let loads in flight finish, print
  * the summary and release the lease; a second signal exits at once.
  */
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { createCache, type Cache, type CacheOptions } from '../index.js'
 import { redisOf } from '../seam.js'
+import { packageVersion } from '../internal/cli.js'
 import { parseCliArgs, UsageError, USAGE, type CliOptions } from './cli_args.js'
 import { ProgressPrinter, summaryTable, type JobResult } from './cli_output.js'
 import { loadWarmConfig, type WarmConfig } from './config.js'
@@ -39,7 +40,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   try {
     cli = parseCliArgs(argv)
     if (cli.help) return (void io.stdout.write(`${USAGE}\n`), 0)
-    if (cli.version) return (void io.stdout.write(`${version()}\n`), 0)
+    if (cli.version) return (void io.stdout.write(`${packageVersion()}\n`), 0)
     config = await loadWarmConfig(configFile(cli, io.cwd))
     jobs = selectJobs(config, cli.jobs)
     cache = await makeCache(config, cli, io.env)
@@ -237,9 +238,4 @@ function isCache(value: unknown): value is Cache {
   } catch {
     return false
   }
-}
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-  return pkg.version
 }

@@ -4,7 +4,7 @@
  * flag and the value, which the command prints before exiting with code 2.
  */
 import { parseArgs } from 'node:util'
-import { parseDuration } from '../seam.js'
+import { count, duration, plain, redisUrl, UsageError } from '../internal/cli.js'
 import { parseShard, type Shard } from './shard.js'
 
 export const USAGE = `Usage: warm-cache [options]
@@ -37,10 +37,7 @@ Durations: 500ms, 30s, 10m, 1h, 7d or milliseconds.
 Exit codes: 0 every key warmed or skipped; 1 a key failed or a run did not complete; 2 bad usage.
 On SIGINT or SIGTERM no new key is taken, loads in flight finish, the summary is printed and the lease released.`
 
-/** Bad usage: one line, exit code 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError'
-}
+export { UsageError }
 
 export interface CliOptions {
   help: boolean
@@ -124,30 +121,6 @@ function parse(argv: readonly string[]) {
   })
 }
 
-/** parseArgs' messages, shortened to one line without its advice about `--`. */
-function plain(message: string): string {
-  const first = message.split('\n')[0] ?? message
-  return first.replace(/\. To specify a positional argument starting with a '-'.*$/, '').replace(/\.$/, '')
-}
-
-function count(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined
-  const n = Number(value)
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1)
-    throw new UsageError(`${flag} expects a whole number from 1 and up, got "${value}"`)
-  return n
-}
-
-function duration(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined
-  const trimmed = value.trim()
-  try {
-    return parseDuration(/^\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) : trimmed, flag)
-  } catch {
-    throw new UsageError(`${flag} expects a duration such as 500ms, 30s, 10m or 1h, got "${value}"`)
-  }
-}
-
 function rate(value: string | undefined): number | undefined {
   if (value === undefined) return undefined
   const match = /^\s*(\d+(?:\.\d+)?)\s*(?:\/\s*s)?\s*$/.exec(value)
@@ -164,11 +137,4 @@ function shard(value: string | undefined): Shard | undefined {
   } catch {
     throw new UsageError(`--shard expects i/n with 0 ≤ i < n (such as 0/4), got "${value}"`)
   }
-}
-
-function redisUrl(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined
-  if (!/^rediss?:\/\/\S+$/.test(value))
-    throw new UsageError(`--redis expects a redis:// or rediss:// URL, got "${value}"`)
-  return value
 }

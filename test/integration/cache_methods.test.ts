@@ -229,10 +229,12 @@ describe('health and stats', () => {
     const a = node('h1')
     await a.set('k', 'v')
     const health = await a.health()
+    expect(health.status).toBe('ok')
     expect(health.ok).toBe(true)
     expect(health.l2?.ok).toBe(true)
     expect(health.l2?.latencyMs).toBeGreaterThanOrEqual(0)
-    expect(health.l1).toEqual({ entries: 1, bytes: expect.any(Number) })
+    expect(health.l1).toMatchObject({ entries: 1, bytes: expect.any(Number), evictions: 0 })
+    expect(health.bus).toBeNull() // bus: false
   })
 
   it('stats counts hits and misses per tier', async () => {

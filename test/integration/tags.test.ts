@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/cache/cache.js'
 import { createCache } from '../../src/cache/create_cache.js'
+import { deferred } from '../support/deferred.js'
 import { useRedis, type RedisServer } from '../support/redis_server.js'
 import { internals, makeNode, nextEvent, synced } from '../support/make_cache.js'
 
@@ -120,6 +121,35 @@ describe('tags: invalidateTags on every node and in Redis', () => {
     expect(await slow).toBe('computed-before-invalidation')
     expect(internals(b).l1?.get('g')).toBeUndefined()
     expect(await a.get('g')).toBeUndefined()
+  })
+
+  it('racing writers of a new tag: a write made earlier that lands later stays readable, and an invalidation still counts', async () => {
+    const a = await node()
+    const b = await node()
+    const reader = await makeNode(env.server.url, { l1: false })
+    const factory = deferred<string>()
+    // a's entry is made when its factory starts; b writes another entry with the same new tag, which lands first.
+    const started = deferred<void>()
+    const filling = a.getOrSet(
+      'early',
+      () => {
+        started.resolve()
+        return factory.promise
+      },
+      { tags: ['new-tag'] },
+    )
+    await started.promise
+    await b.set('late', 'b', { tags: ['new-tag'] })
+    factory.resolve('a')
+    expect(await filling).toBe('a')
+    expect(await reader.getMany(['early', 'late'])).toEqual(['a', 'b'])
+    const mark = await env.server.cli('get', '{tc:app}:tag:new-tag')
+    expect(mark).toMatch(/^c\d/) // a creation mark, not an invalidation
+    await a.invalidateTags(['new-tag'])
+    expect(await env.server.cli('get', '{tc:app}:tag:new-tag')).toMatch(/^\d/)
+    expect(await reader.getMany(['early', 'late'])).toEqual([undefined, undefined])
+    await b.set('late', 'again', { tags: ['new-tag'] })
+    expect(await reader.get('late')).toBe('again')
   })
 
   it('refuses bad tags with a TypeError and changes nothing', async () => {

@@ -60,7 +60,7 @@ describe('warm-cache', () => {
 
   it('is the `warm-cache` bin of the package, and `tiercache/warming` resolves to the build', async () => {
     const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { bin: Record<string, string> }
-    expect(pkg.bin).toEqual({ 'warm-cache': './dist/warming/bin.js' })
+    expect(pkg.bin).toMatchObject({ 'warm-cache': './dist/warming/bin.js' })
     expect(readFileSync(BIN, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true)
     const mod = (await import('tiercache/warming')) as Record<string, unknown>
     for (const name of ['defineWarmJob', 'defineWarmConfig', 'runWarmJob', 'readWarmRecords', 'WarmLeaseHeldError'])

@@ -1,6 +1,6 @@
 /**
  * fast-check generators for the property suite: every kind of value the codec promises to round-trip
- * (README "Values round-trip"; DESIGN.md point 8), keys (ordinary and odd), TTLs and tags.
+ * (README "Values round-trip"; ARCHITECTURE.md, contract point 8), keys (ordinary and odd), TTLs and tags.
  *
  * Left out of `roundTripValue`, on purpose, with what the codec does instead (see RELIABILITY.md):
  * - `-0`: msgpack writes it as the integer 0;

@@ -1,5 +1,5 @@
 /**
- * Properties of the codecs (DESIGN.md point 8): every value the msgpack codec promises comes back equal, circular
+ * Properties of the codecs (ARCHITECTURE.md, contract point 8): every value the msgpack codec promises comes back equal, circular
  * data included; values it cannot carry are refused with a TypeError, never silently changed; JSON carries JSON.
  */
 import fc from 'fast-check'

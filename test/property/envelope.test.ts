@@ -98,6 +98,8 @@ describe('envelope properties', () => {
     fc.assert(
       fc.property(entry, foreign, (e, tail) => {
         const raw = encode(e)
+        // A tail equal to the entry's own payload is not foreign (an empty array's payload is the byte 0x90).
+        fc.pre(!Buffer.from(raw.subarray(HEADER_BYTES)).equals(tail))
         expect(decodeOrGarbage(Buffer.concat([raw.subarray(0, HEADER_BYTES), tail]))).toBe('garbage')
       }),
       RUNS,

@@ -14,7 +14,13 @@ describe('L1-only cache', () => {
     expect(await cache.delete('a')).toBe(true)
     expect(await cache.delete('a')).toBe(false)
     expect(cache.stats().l2).toBeNull()
-    expect(await cache.health()).toEqual({ ok: true, l1: { entries: 1, bytes: expect.any(Number) }, l2: null })
+    expect(await cache.health()).toEqual({
+      status: 'ok',
+      ok: true,
+      l1: { entries: 1, bytes: expect.any(Number), maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, evictions: 0 },
+      l2: null,
+      bus: null,
+    })
   })
 
   it('evicts the least recently used entry past maxEntries', async () => {
@@ -24,6 +30,7 @@ describe('L1-only cache', () => {
     await cache.get('a')
     await cache.set('c', 3)
     expect(await cache.getMany(['a', 'b', 'c'])).toEqual([1, undefined, 3])
+    expect(cache.stats().l1?.evictions).toBe(1)
   })
 
   it('bounds L1 by encoded bytes', async () => {

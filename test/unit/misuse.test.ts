@@ -54,3 +54,22 @@ describe('unknown option names', () => {
     expect(await cache.get('k')).toBeUndefined() // nothing was written
   })
 })
+
+describe('keys and tags that are not well-formed UTF-16', () => {
+  const lone = 'a\uD800' // Redis would store it as "a\uFFFD", the same key as "a\uDBFF"
+  it.each([
+    ['get', (c: ReturnType<typeof makeCache>) => c.get(lone)],
+    ['getMany', (c: ReturnType<typeof makeCache>) => c.getMany(['ok', lone])],
+    ['getOrSet', (c: ReturnType<typeof makeCache>) => c.getOrSet(lone, () => 1)],
+    ['set', (c: ReturnType<typeof makeCache>) => c.set(lone, 1)],
+    ['delete', (c: ReturnType<typeof makeCache>) => c.delete(lone)],
+    ['incr', (c: ReturnType<typeof makeCache>) => c.incr(lone)],
+    ['a tag of set', (c: ReturnType<typeof makeCache>) => c.set('k', 1, { tags: [lone] })],
+    ['invalidateTags', (c: ReturnType<typeof makeCache>) => c.invalidateTags([lone])],
+  ])('%s is a TypeError that says why, and nothing is written', async (_name, call) => {
+    const cache = makeCache()
+    await expect(call(cache)).rejects.toThrow(/well-formed UTF-16 \(it holds a lone surrogate/)
+    expect(await cache.has('k')).toBe(false)
+    expect(await cache.set('a\uD83D\uDE00', 1)).toBeUndefined() // a surrogate pair is fine
+  })
+})
