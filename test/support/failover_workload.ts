@@ -16,7 +16,8 @@ export interface Write {
 
 export interface NodeTrace {
   acked: Write[]
-  failed: number
+  /** When each write that failed was sent. */
+  failed: number[]
   /** `bus:state` changes, with when they came. */
   bus: Array<{ state: 'up' | 'down'; at: number }>
   /** When the command connection became ready (again). */
@@ -33,7 +34,7 @@ export class Workload {
   constructor(caches: Cache[]) {
     this.#caches = caches
     this.traces = caches.map((cache) => {
-      const trace: NodeTrace = { acked: [], failed: 0, bus: [], ready: [] }
+      const trace: NodeTrace = { acked: [], failed: [], bus: [], ready: [] }
       cache.on('bus:state', ({ state }) => trace.bus.push({ state, at: Date.now() }))
       internals(cache).ctx.connection?.client.on('ready', () => trace.ready.push(Date.now()))
       return trace
@@ -54,7 +55,7 @@ export class Workload {
         await cache.set(key, value)
         trace.acked.push({ key, value, sentAt, ackedAt: Date.now() })
       } catch {
-        trace.failed++
+        trace.failed.push(sentAt)
       }
       await new Promise((resolve) => setTimeout(resolve, paceMs))
     }
