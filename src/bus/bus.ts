@@ -301,10 +301,10 @@ export class Bus {
         ...this.#subOptions(),
         retryStrategy: () => null, // 'end' instead: #moveOn
       })
-      sub.on('end', () => this.#moveOn(sub))
     } else {
       sub = client.duplicate(this.#subOptions())
     }
+    sub.on('end', () => this.#moveOn(sub))
     this.#sub = sub
     sub.on('ready', this.#subscribe)
     sub.on('close', this.#down)
@@ -313,9 +313,10 @@ export class Bus {
   }
 
   /**
-   * A Cluster's bus subscriber lost its node: subscribe through the next node instead, soon (after 25 ms, 50 ms, …
-   * up to 250 ms while one node after another refuses). Retrying the same node would leave this node deaf for as
-   * long as that node is gone, possibly for good.
+   * The subscriber connection ended (it does not retry): a new one, soon (after 25 ms, 50 ms, … up to 250 ms while
+   * they keep ending). On a Cluster it goes to the next node: retrying the same node would leave this node deaf for
+   * as long as that node is gone, possibly for good. Elsewhere only ioredis's Sentinel failover detector ends a
+   * subscriber this way (see RedisConnection), and a fresh duplicate asks the sentinels again.
    */
   #moveOn(sub: Redis): void {
     if (this.#closed || sub !== this.#sub) return

@@ -113,6 +113,10 @@ export class RedisConnection {
       this.#onError = (error: unknown) => onError(wrapError('connection', error))
       client.on('error', this.#onError)
     }
+    // A Sentinel client ends for good when its failover detector closes it while it is asking the sentinels where
+    // the primary is (ioredis: "Connection is closed", status 'end'), which a kill -9 of the primary can bring about.
+    // One tiercache owns is connected again instead (only close() ends it).
+    if (owned && Array.isArray((client as Redis).options?.sentinels)) client.on('end', this.#onEnd)
   }
 
   get circuit(): CircuitState {
@@ -227,10 +231,17 @@ export class RedisConnection {
     }
     if (this.#onError !== undefined) client.off('error', this.#onError)
     client.off('ready', this.#onReady)
+    client.off('end', this.#onEnd)
   }
 
   readonly #onReady = (): void => {
     this.#breaker.success()
+  }
+
+  readonly #onEnd = (): void => {
+    setTimeout(() => {
+      if (!this.#closed) (this.client as Redis).connect().catch(() => undefined) // failures: 'error', then 'end'
+    }, reconnectDelay(1)).unref()
   }
 
   /**

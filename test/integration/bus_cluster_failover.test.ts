@@ -51,6 +51,7 @@ describe('bus on a Cluster whose subscriber node dies', () => {
     }
     const a = await node()
     const b = await node()
+    await Promise.all([busUp(a, 10_000), busUp(b, 10_000)]) // ready() waits for the bus for l2.timeout at most
     const victim = await subscriberNode(b)
     expect(await victim.cli('role')).toMatch(/^master/)
 

@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/index.js'
 import { busBackAfter, Workload, type NodeTrace } from '../support/failover_workload.js'
-import { busOf, nextEvent, readyCache, synced } from '../support/make_cache.js'
+import { busOf, busUp, internals, nextEvent, readyCache, synced } from '../support/make_cache.js'
 import { useSentinel } from '../support/redis_sentinel.js'
 
 const fixture = useSentinel()
@@ -47,7 +47,9 @@ async function switchAfter(since: number, timeoutMs = 15_000): Promise<{ at: num
 
 async function nodes(): Promise<[Cache, Cache]> {
   const options = { redis: fixture.setup.options, namespace: 'app' }
-  return [await readyCache(options), await readyCache(options)]
+  const caches: [Cache, Cache] = [await readyCache(options), await readyCache(options)]
+  await Promise.all(caches.map((cache) => busUp(cache, 10_000))) // ready() waits for the bus for l2.timeout at most
+  return caches
 }
 
 /** The first time the command connection of `trace` was ready again at or after `since`. */
@@ -146,6 +148,30 @@ describe('Sentinel failover', () => {
     const lost = await missing(workload.acked)
     report('kill -9', t0, switched.at, workload, up, lost)
   }, 40_000)
+
+  it('a client its failover detector closes while it asks the sentinels is connected again', async () => {
+    const [a] = await nodes()
+    const client = internals(a).ctx.connection?.client as Redis
+    const primary = await fixture.setup.primary()
+    fixture.setup.freezeSentinels(true)
+    let ended: Promise<unknown>
+    try {
+      // Drop the connection: reconnecting, it asks a (frozen) sentinel where the primary is...
+      const connecting = new Promise((resolve) => client.once('connecting', resolve))
+      await primary.cli('client', 'kill', 'type', 'normal')
+      await connecting
+      // ...when the failover detector closes it (what it does on +switch-master): once the sentinel answers,
+      // ioredis gives up ("Connection is closed") and ends the client for good.
+      ended = new Promise((resolve) => client.once('end', resolve))
+      ;(client as unknown as { connector: { disconnect(): void } }).connector.disconnect()
+    } finally {
+      fixture.setup.freezeSentinels(false)
+    }
+    await ended
+    await new Promise((resolve) => client.once('ready', resolve)) // connected again, 25 ms later
+    await a.set('after-end', 1)
+    expect(await a.get('after-end')).toBe(1)
+  }, 10_000)
 })
 
 function report(name: string, t0: number, switchedAt: number, workload: Workload, up: number[], lost: string[]): void {

@@ -22,6 +22,8 @@ export interface NodeTrace {
   bus: Array<{ state: 'up' | 'down'; at: number }>
   /** When the command connection became ready (again). */
   ready: number[]
+  /** `bus:error` messages, for the failure message of a bus that does not come back. */
+  errors: string[]
 }
 
 export class Workload {
@@ -34,8 +36,9 @@ export class Workload {
   constructor(caches: Cache[]) {
     this.#caches = caches
     this.traces = caches.map((cache) => {
-      const trace: NodeTrace = { acked: [], failed: [], bus: [], ready: [] }
+      const trace: NodeTrace = { acked: [], failed: [], bus: [], ready: [], errors: [] }
       cache.on('bus:state', ({ state }) => trace.bus.push({ state, at: Date.now() }))
+      cache.on('bus:error', ({ error }) => trace.errors.push(`${Date.now()} ${error.message}`))
       internals(cache).ctx.connection?.client.on('ready', () => trace.ready.push(Date.now()))
       return trace
     })
@@ -93,7 +96,9 @@ export async function busBackAfter(trace: NodeTrace, since: number, timeoutMs = 
     const up = trace.bus.find((change) => change.state === 'up' && change.at >= since)
     if (up !== undefined) return up.at
     if (Date.now() > deadline)
-      throw new Error(`the bus was not back within ${timeoutMs} ms: ${JSON.stringify(trace.bus)}`)
+      throw new Error(
+        `the bus was not back within ${timeoutMs} ms: ${JSON.stringify(trace.bus)} ${trace.errors.slice(-5).join('; ')}`,
+      )
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
 }

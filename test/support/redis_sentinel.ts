@@ -85,6 +85,11 @@ export class RedisSentinel {
     return new Redis({ host: '127.0.0.1', port: this.sentinelPorts[index] as number, maxRetriesPerRequest: 2 })
   }
 
+  /** Freezes (SIGSTOP) or resumes (SIGCONT) every sentinel: their connections stay open, nothing is answered. */
+  freezeSentinels(frozen: boolean): void {
+    for (const child of this.#children) child.kill(frozen ? 'SIGSTOP' : 'SIGCONT')
+  }
+
   /** The data server the sentinels name as primary now. */
   async primary(): Promise<RedisServer> {
     const port = await this.#primaryPort(0)
@@ -157,6 +162,7 @@ export class RedisSentinel {
   }
 
   async close(): Promise<void> {
+    this.freezeSentinels(false)
     await Promise.all(
       this.#children.map(
         (child) =>
