@@ -100,6 +100,10 @@ export class Bus {
   readonly #deaf: (entry: MemoryEntry) => boolean
   /** Counts subscriptions confirmed and lost, so a revalidation that finishes after the next loss is ignored. */
   #generation = 0
+  /** On a Cluster: which node the next subscriber connection goes to (in turn), and the pending move to it. */
+  #nodeTurn = 0
+  #moveAttempts = 0
+  #moveTimer: NodeJS.Timeout | undefined
   readonly #firstUp: Promise<void>
   #markFirstUp!: () => void
   #published = 0
@@ -279,23 +283,50 @@ export class Bus {
     const client = this.#connection.client
     let sub: Redis
     if (isClusterClient(client)) {
-      // A plain connection to one master: PUBLISH reaches every node of a cluster, and unlike the Cluster's own
-      // subscriber, this connection's losses and returns can be seen (and so gated).
-      const node = client.nodes('master')[0]
+      // A plain connection to one node: PUBLISH reaches every node of a cluster, and unlike the Cluster's own
+      // subscriber, this connection's losses and returns can be seen (and so gated). Masters first, then replicas,
+      // taken in turn: a lost connection is not retried on its node (which may be gone for good) but moves on to
+      // the next one (see #moveOn).
+      const nodes = [...client.nodes('master'), ...client.nodes('slave')]
+      const node = nodes[this.#nodeTurn++ % Math.max(1, nodes.length)]
       if (node === undefined) {
         client.once('ready', () => this.#connect())
         return
       }
       const { host, port } = node.options
-      sub = new Redis({ ...(client.options.redisOptions as RedisOptions), host, port, ...this.#subOptions() })
+      sub = new Redis({
+        ...(client.options.redisOptions as RedisOptions),
+        host,
+        port,
+        ...this.#subOptions(),
+        retryStrategy: () => null, // 'end' instead: #moveOn
+      })
     } else {
       sub = client.duplicate(this.#subOptions())
     }
+    sub.on('end', () => this.#moveOn(sub))
     this.#sub = sub
     sub.on('ready', this.#subscribe)
     sub.on('close', this.#down)
     sub.on('error', (error: Error) => this.#error('connection', `bus subscriber connection: ${error.message}`, error))
     sub.on('pmessageBuffer', this.#receive)
+  }
+
+  /**
+   * The subscriber connection ended (it does not retry): a new one, soon (after 25 ms, 50 ms, … up to 250 ms while
+   * they keep ending). On a Cluster it goes to the next node: retrying the same node would leave this node deaf for
+   * as long as that node is gone, possibly for good. Elsewhere only ioredis's Sentinel failover detector ends a
+   * subscriber this way (see RedisConnection), and a fresh duplicate asks the sentinels again.
+   */
+  #moveOn(sub: Redis): void {
+    if (this.#closed || sub !== this.#sub) return
+    this.#sub = undefined
+    clearTimeout(this.#moveTimer)
+    this.#moveTimer = setTimeout(() => {
+      this.#moveTimer = undefined
+      this.#connect()
+    }, reconnectDelay(++this.#moveAttempts))
+    this.#moveTimer.unref()
   }
 
   #subOptions(): RedisOptions {
@@ -337,6 +368,7 @@ export class Bus {
    */
   #confirm(sub: Redis): void {
     if (this.#closed || sub !== this.#sub || sub.status !== 'ready') return
+    this.#moveAttempts = 0
     const host = this.#host
     host.fenceAll()
     this.#listening = true
@@ -431,6 +463,7 @@ export class Bus {
     this.#closed = true
     this.#markFirstUp() // nobody waits for a subscription that will never come
     clearTimeout(this.#retryTimer)
+    clearTimeout(this.#moveTimer)
     clearInterval(this.#heartbeatTimer)
     this.#host.setL1Gate(undefined)
     const sub = this.#sub

@@ -108,7 +108,10 @@ export interface CacheOptions {
   /**
    * The shared tier: a Redis URL (`redis://host:6379/0`), an ioredis `Redis` or `Cluster` instance (yours:
    * `close()` leaves it open), or ioredis `RedisOptions` (a client tiercache creates and closes).
-   * Without it the cache runs on L1 alone.
+   * Without it the cache runs on L1 alone. Sentinel: ioredis options with `sentinels` and `name`; tiercache adds
+   * `failoverDetector: true` (default for the clients it creates from them; pass `false` to turn it off) so that
+   * writes and the bus move to the new primary as soon as a sentinel announces it (README, "Sentinel"). A Sentinel
+   * client of yours is used as it is: set `failoverDetector: true` on it yourself.
    * @default undefined (L1 only)
    */
   redis?: RedisInput

@@ -113,6 +113,10 @@ export class RedisConnection {
       this.#onError = (error: unknown) => onError(wrapError('connection', error))
       client.on('error', this.#onError)
     }
+    // A Sentinel client ends for good when its failover detector closes it while it is asking the sentinels where
+    // the primary is (ioredis: "Connection is closed", status 'end'), which a kill -9 of the primary can bring about.
+    // One tiercache owns is connected again instead (only close() ends it).
+    if (owned && Array.isArray((client as Redis).options?.sentinels)) client.on('end', this.#onEnd)
   }
 
   get circuit(): CircuitState {
@@ -227,10 +231,17 @@ export class RedisConnection {
     }
     if (this.#onError !== undefined) client.off('error', this.#onError)
     client.off('ready', this.#onReady)
+    client.off('end', this.#onEnd)
   }
 
   readonly #onReady = (): void => {
     this.#breaker.success()
+  }
+
+  readonly #onEnd = (): void => {
+    setTimeout(() => {
+      if (!this.#closed) (this.client as Redis).connect().catch(() => undefined) // failures: 'error', then 'end'
+    }, reconnectDelay(1)).unref()
   }
 
   /**
@@ -375,7 +386,11 @@ export function resolveClient(value: unknown, name = 'redis'): { client: RedisCl
         `got ${describe(value)}` +
         (typeof value === 'number' ? `: for a port, use "redis://127.0.0.1:${value}" or \`{ port: ${value} }\`` : ''),
     )
-  return { client: new Redis({ ...OWNED_CLIENT_DEFAULTS, ...(value as RedisOptions) }), owned: true }
+  const options = value as RedisOptions
+  // Through Sentinel: switch to the new primary as soon as a sentinel announces it (`+switch-master`), not when the
+  // old one is demoted seconds later (every write acknowledged by it in between would be lost).
+  const sentinel = Array.isArray(options.sentinels) && SENTINEL_CLIENT_DEFAULTS
+  return { client: new Redis({ ...OWNED_CLIENT_DEFAULTS, ...sentinel, ...options }), owned: true }
 }
 
 /**
@@ -398,6 +413,13 @@ export const OWNED_CLIENT_DEFAULTS = Object.freeze({
   retryStrategy: reconnectDelay,
   disconnectTimeout: 50,
 } satisfies RedisOptions)
+
+/**
+ * ioredis settings added to the clients tiercache creates from options with `sentinels` (and so to the bus
+ * subscriber duplicated from them): `failoverDetector` subscribes to the sentinels' `+switch-master` and reconnects
+ * to the new primary the moment it is named.
+ */
+export const SENTINEL_CLIENT_DEFAULTS = Object.freeze({ failoverDetector: true } satisfies RedisOptions)
 
 /** Opens (or adopts) a client and wraps it in a {@link RedisConnection}. */
 export function openRedis(

@@ -1,6 +1,7 @@
 /**
  * Test harness: a real 3-master Redis Cluster on free loopback ports
- * (`redis-server --cluster-enabled yes` ×3, then `redis-cli --cluster create … --cluster-yes`).
+ * (`redis-server --cluster-enabled yes` ×3, then `redis-cli --cluster create … --cluster-yes`), optionally with
+ * replicas (`start(3, 1)`: one replica per master, so that a master's death is failed over).
  */
 import { spawn } from 'node:child_process'
 import { Cluster } from 'ioredis'
@@ -13,10 +14,10 @@ export class RedisCluster {
     this.servers = servers
   }
 
-  static async start(masters = 3): Promise<RedisCluster> {
+  static async start(masters = 3, replicas = 0): Promise<RedisCluster> {
     const servers: RedisServer[] = []
     try {
-      for (let i = 0; i < masters; i++) {
+      for (let i = 0; i < masters * (1 + replicas); i++) {
         servers.push(
           await RedisServer.start({
             args: [
@@ -35,11 +36,12 @@ export class RedisCluster {
         'create',
         ...servers.map((s) => `127.0.0.1:${s.port}`),
         '--cluster-replicas',
-        '0',
+        String(replicas),
         '--cluster-yes',
       ])
       const cluster = new RedisCluster(servers)
       await cluster.#waitUntilOk()
+      if (replicas > 0) await cluster.#waitForReplicas(masters * replicas)
       return cluster
     } catch (error) {
       await Promise.all(servers.map((s) => s.close()))
@@ -56,10 +58,33 @@ export class RedisCluster {
     return new Cluster(this.nodes, { lazyConnect: false, redisOptions: { maxRetriesPerRequest: 2 } })
   }
 
-  async #waitUntilOk(): Promise<void> {
+  /** The servers running now whose role is master. */
+  async masters(): Promise<RedisServer[]> {
+    const running = this.servers.filter((s) => s.running)
+    const roles = await Promise.all(running.map((s) => s.cli('role')))
+    return running.filter((_, i) => roles[i]?.startsWith('master'))
+  }
+
+  /** Resolves once the running nodes agree the cluster is ok again (after a failover); polls with a deadline. */
+  async waitUntilOk(timeoutMs = 15_000): Promise<void> {
+    await this.#waitUntilOk(timeoutMs)
+  }
+
+  /** Every replica is in sync with its master. */
+  async #waitForReplicas(count: number): Promise<void> {
     const deadline = Date.now() + 15_000
     for (;;) {
-      const states = await Promise.all(this.servers.map((s) => s.cli('cluster', 'info')))
+      const infos = await Promise.all(this.servers.map((s) => s.cli('info', 'replication')))
+      if (infos.filter((info) => info.includes('master_link_status:up')).length === count) return
+      if (Date.now() > deadline) throw new Error(`the replicas did not sync:\n${infos.join('\n')}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+
+  async #waitUntilOk(timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const states = await Promise.all(this.servers.filter((s) => s.running).map((s) => s.cli('cluster', 'info')))
       if (states.every((info) => info.includes('cluster_state:ok'))) return
       if (Date.now() > deadline) throw new Error(`cluster did not become ok:\n${states.join('\n')}`)
       await new Promise((r) => setTimeout(r, 50))
