@@ -85,6 +85,19 @@ async function missing(writes: Array<{ key: string; value: number }>): Promise<s
   return writes.filter((w, i) => values[i] !== w.value).map((w) => w.key)
 }
 
+/**
+ * Every write sent once its cache had reconnected after +switch-master is on the new primary, and none of them failed
+ * (the circuit breaker's cooldown holds nothing back). Resolves with the acknowledged writes that are missing.
+ */
+async function writesAfterSwitch(workload: Workload, switchedAt: number): Promise<string[]> {
+  const safe = workload.traces.flatMap((trace) => trace.acked.filter((w) => w.sentAt >= readyAfter(trace, switchedAt)))
+  expect(safe.length).toBeGreaterThan(0)
+  expect(await missing(safe)).toEqual([])
+  for (const trace of workload.traces)
+    expect(trace.failed.filter((t) => t >= readyAfter(trace, switchedAt))).toEqual([])
+  return missing(workload.acked)
+}
+
 describe('Sentinel failover', () => {
   it('SENTINEL FAILOVER: writes switch to the new primary, the bus follows and revalidates', async () => {
     const [a, b] = await nodes()
@@ -109,16 +122,7 @@ describe('Sentinel failover', () => {
     const clients = (await Promise.all(fixture.setup.servers.map((server) => server.cli('client', 'list')))).join('\n')
     for (const cache of [a, b]) expect(clients).toContain(`tiercache-bus-${busOf(cache).origin.toString('hex')}`)
 
-    // Every write sent once its cache had reconnected after +switch-master is on the new primary.
-    const safe = workload.traces.flatMap((trace) =>
-      trace.acked.filter((w) => w.sentAt >= readyAfter(trace, switched.at)),
-    )
-    expect(safe.length).toBeGreaterThan(0)
-    expect(await missing(safe)).toEqual([])
-    // Once connected to the new primary, no write fails: the circuit breaker's cooldown holds nothing back.
-    for (const trace of workload.traces)
-      expect(trace.failed.filter((t) => t >= readyAfter(trace, switched.at))).toEqual([])
-    const lost = await missing(workload.acked)
+    const lost = await writesAfterSwitch(workload, switched.at)
 
     report('SENTINEL FAILOVER', t0, switched.at, workload, up, lost)
     await fixture.setup.settled()
@@ -139,15 +143,7 @@ describe('Sentinel failover', () => {
 
     const after = await fixture.setup.primary()
     expect(after.port).not.toBe(primary.port)
-    const safe = workload.traces.flatMap((trace) =>
-      trace.acked.filter((w) => w.sentAt >= readyAfter(trace, switched.at)),
-    )
-    expect(safe.length).toBeGreaterThan(0)
-    expect(await missing(safe)).toEqual([])
-    // Once connected to the new primary, no write fails: the circuit breaker's cooldown holds nothing back.
-    for (const trace of workload.traces)
-      expect(trace.failed.filter((t) => t >= readyAfter(trace, switched.at))).toEqual([])
-    const lost = await missing(workload.acked)
+    const lost = await writesAfterSwitch(workload, switched.at)
     report('kill -9', t0, switched.at, workload, up, lost)
   }, 40_000)
 
