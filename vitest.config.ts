@@ -1,6 +1,7 @@
 /**
- * Three test projects:
- * - `core`: unit and integration tests of the source (every test/**\/*.test.ts but the two folders below).
+ * Four test projects:
+ * - `core`: unit and integration tests of the source (every test/**\/*.test.ts but the folders and files below).
+ * - `sentinel`: the integration tests on real Sentinel setups, one file at a time, after the others.
  * - `types`: the type tests (test/**\/*.test-d.ts, `expectTypeOf`), checked by tsc without running anything.
  * - `package`: what a user installs. test/package/ packs the built package (run `npm run build` first; `npm test`
  *   does) and installs the tarball in fresh projects outside the repo (test/package/global_setup.ts); test/readme/
@@ -13,6 +14,9 @@
  */
 import { fileURLToPath } from 'node:url'
 import { configDefaults, defineConfig } from 'vitest/config'
+
+/** Test files that run real Sentinel setups (see the `sentinel` project). */
+const SENTINEL = ['test/integration/sentinel_*.test.ts', 'test/integration/replica_reads.test.ts']
 
 const ioredis5 = process.env.TIERCACHE_IOREDIS === '5'
 if (ioredis5) {
@@ -32,8 +36,21 @@ export default defineConfig({
         test: {
           name: 'core',
           include: ['test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, 'test/package/**', 'test/readme/**'],
+          exclude: [...configDefaults.exclude, 'test/package/**', 'test/readme/**', ...SENTINEL],
           setupFiles: ['test/support/setup.ts'],
+        },
+      },
+      {
+        // Each of these starts a primary, a replica and three sentinels and times failovers: run one file at a time,
+        // after the rest (with two such setups beside the core suite on two cores, a SENTINEL FAILOVER once went
+        // unannounced for 15 s).
+        extends: true,
+        test: {
+          name: 'sentinel',
+          include: SENTINEL,
+          setupFiles: ['test/support/setup.ts'],
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
         },
       },
       {

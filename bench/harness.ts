@@ -86,6 +86,11 @@ export interface Scenario {
   tasks: Partial<Record<'tiercache' | 'raw' | 'bentocache' | 'cache-manager', Task>>
   /** Fills the caches this scenario reads; runs before any check or measurement. */
   setup?: () => Promise<void>
+  /**
+   * Runs once the scenario is measured: undoes what would change the scenarios after it (observers attached to
+   * process-wide diagnostics channels see every cache in the process).
+   */
+  teardown?: () => void | Promise<void>
 }
 
 /** A measured fact that is not a throughput (factory calls, round trips, delays). */

@@ -31,6 +31,7 @@ import { invalidationDelay } from './scenarios/invalidation.js'
 import { l1Scenarios } from './scenarios/l1_hits.js'
 import { l2Scenarios } from './scenarios/l2_hits.js'
 import { observedScenario } from './scenarios/observed.js'
+import { replicaScenarios } from './scenarios/replica_reads.js'
 import { SESSION_SIZES, sessionScenarios } from './scenarios/sessions.js'
 import { stampede } from './scenarios/stampede.js'
 import { writeScenarios } from './scenarios/writes.js'
@@ -78,6 +79,7 @@ async function measure(scenario: Scenario, runs: number, timing: Timing): Promis
         ?.push(await throughput(scenario.tasks[contender] as NonNullable<Scenario['tasks']['raw']>, timing))
     }
   }
+  await scenario.teardown?.()
   const opsPerSec: Partial<Record<(typeof ALL)[number], Summary>> = {}
   for (const c of contenders) opsPerSec[c] = summarize(samples.get(c) ?? [])
   return withRatios(scenario.id, scenario.title, opsPerSec)
@@ -102,6 +104,7 @@ async function main(): Promise<number> {
   const peers = await createPeers(server.url)
   const notes: string[] = []
   let observed: ReturnType<typeof observedScenario> | undefined
+  let replicas: ReturnType<typeof replicaScenarios> | undefined
   try {
     const redisVersion = /redis_version:(\S+)/.exec(await peers.raw.redis.info('server'))?.[1] ?? '?'
     console.log(
@@ -111,10 +114,12 @@ async function main(): Promise<number> {
 
     const getMany = getManyScenario(peers)
     observed = observedScenario(peers, server.url)
+    replicas = replicaScenarios(peers, server.url, VALUE_SIZES)
     const scenarios: Scenario[] = [
       ...VALUE_SIZES.flatMap((size) => l1Scenarios(peers, size)),
       observed.scenario, // issue 15: next to l1-get, with every observer attached
       ...VALUE_SIZES.flatMap((size) => l2Scenarios(peers, size)),
+      ...replicas.scenarios, // issue 17: next to l2-get, read from a replica
       ...VALUE_SIZES.flatMap((size) => writeScenarios(peers, size)),
       getMany.scenario,
       ...warmingScenarios(peers),
@@ -181,6 +186,7 @@ async function main(): Promise<number> {
     return 0
   } finally {
     await observed?.close()
+    await replicas?.close()
     await peers.close()
     await server.close()
   }

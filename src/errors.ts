@@ -87,6 +87,22 @@ export class L2CommandError extends CacheError {
   }
 }
 
+/**
+ * A write Redis applied, but fewer replicas than `l2.minReplicas` acknowledged it within `l2.replicaTimeout`
+ * (`WAIT`): a failover now may lose it (README, "Sentinel"). The change was announced with the write.
+ */
+export class L2NotReplicatedError extends CacheError {
+  static override readonly code = 'E_L2_NOT_REPLICATED'
+  declare readonly code: 'E_L2_NOT_REPLICATED'
+  constructor(
+    readonly command: string,
+    readonly acknowledged: number,
+    readonly required: number,
+  ) {
+    super(`Redis ${command} reached ${acknowledged} of ${required} replicas in time: it may be lost in a failover`)
+  }
+}
+
 /** `ready()` did not see Redis answer and the bus subscription confirmed within its timeout. */
 export class ReadyTimeoutError extends CacheError {
   static override readonly code = 'E_NOT_READY'

@@ -38,6 +38,11 @@ export function observedScenario(peers: Peers, redisUrl: string): { scenario: Sc
         lru.set(key, value)
       }
     },
+    // Metrics and tracing subscribe to process-wide channels: left attached, they would observe every later
+    // scenario's caches (every Redis command timed, every L2 read traced).
+    teardown() {
+      for (const stop of stops.splice(0)) stop()
+    },
     tasks: {
       tiercache: {
         ops: BATCH,

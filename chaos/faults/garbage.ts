@@ -5,7 +5,6 @@
  * would). Every read must stay a version the workload wrote, or a miss: never a wrong value, never a stale one.
  * Key names are those of ARCHITECTURE.md, "Redis keys".
  */
-import { randomBytes } from 'node:crypto'
 import { pack } from 'msgpackr'
 import type { Fault, FaultContext } from '../fault.js'
 import { keyName } from '../workloads/cache/driver.js'
@@ -16,15 +15,22 @@ const HEADER_BYTES = 16
 
 type Spoil = (real: Buffer, ctx: FaultContext) => Buffer
 
+/** `n` bytes from the run's seeded generator, so that `--seed` replays the same garbage. */
+function randomBytes(n: number, ctx: FaultContext): Buffer {
+  const out = Buffer.alloc(n)
+  for (let i = 0; i < n; i++) out[i] = ctx.rng.int(256)
+  return out
+}
+
 const FOREIGN_MAP = pack(
   JSON.parse('{"__proto__": {"polluted": 1}, "constructor": {"prototype": {"p": 1}}, "version": 1}'),
 )
 
 const ENTRY_GARBAGE: Record<string, Spoil> = {
-  'random bytes': (_real, ctx) => randomBytes(1 + ctx.rng.int(64)),
+  'random bytes': (_real, ctx) => randomBytes(1 + ctx.rng.int(64), ctx),
   'plain text': () => Buffer.from('written by another app'),
   'header + random bytes': (real, ctx) =>
-    Buffer.concat([real.subarray(0, HEADER_BYTES), randomBytes(1 + ctx.rng.int(32))]),
+    Buffer.concat([real.subarray(0, HEADER_BYTES), randomBytes(1 + ctx.rng.int(32), ctx)]),
   'header + foreign __proto__ map': (real) => Buffer.concat([real.subarray(0, HEADER_BYTES), FOREIGN_MAP]),
   truncated: (real, ctx) => real.subarray(0, ctx.rng.int(real.length)),
   'one byte flipped': (real, ctx) => {
@@ -37,7 +43,7 @@ const ENTRY_GARBAGE: Record<string, Spoil> = {
 
 const TAG_GARBAGE: Record<string, (ctx: FaultContext) => Buffer | undefined> = {
   'not a time': () => Buffer.from('garbage'),
-  'random bytes': (ctx) => randomBytes(1 + ctx.rng.int(16)),
+  'random bytes': (ctx) => randomBytes(1 + ctx.rng.int(16), ctx),
   negative: () => Buffer.from('-1'),
   empty: () => Buffer.alloc(0),
   'deleted (as evicted)': () => undefined,

@@ -6,12 +6,13 @@
  * - Sending: after a write reached Redis, the facade calls `keysChanged`/`prefixCleared`/
  *   `tagsInvalidated`; one compact message per namespace is PUBLISHed on the command
  *   connection. A failed publish goes to a bounded {@link PublishQueue} and is retried.
- * - Receiving: one connection of its own, PSUBSCRIBEd to `<prefix>:bus:*` (every namespace's
- *   channel, so a namespace created later needs no new subscription and has no window in which
- *   it is deaf). A message from another node drops the keys (or the tagged entries, or the whole
- *   namespace) from this node's L1 and moves their fences on, so that a read in flight does not
- *   install what it read. Malformed messages are ignored with a `bus:error` event.
- * - Outages: while the subscription is not confirmed (startup, lost connection, restarted
+ * - Receiving: a {@link Subscriber}: classic (classic_subscriber.ts: PSUBSCRIBE `<prefix>:bus:*`)
+ *   or sharded on a Redis 7 Cluster (`bus.sharded`, sharded_subscriber.ts: SSUBSCRIBE to one
+ *   channel per slot, written keys announced on their own slot's channel with SPUBLISH, the
+ *   namespace in the message). A message from another node drops the keys (or the tagged
+ *   entries, or the namespace) from L1 and moves their fences on, so that a read in flight does
+ *   not install what it read. Malformed messages are ignored with a `bus:error` event.
+ * - Outages: while the subscription (every shard's, when sharded) is not confirmed (startup, lost connection, restarted
  *   Redis), the L1 gate refuses L1 entries installed more than `maxStaleness` ago. When the
  *   subscription is confirmed again, every L1 is dropped (whatever was missed is gone) and
  *   only then is the gate lifted.
@@ -20,22 +21,32 @@
  *   interval counts as a loss (gate on, reconnect, resubscribe, drop L1).
  * @internal
  */
-import { Redis, type RedisOptions } from 'ioredis'
 import { BusError } from '../errors.js'
 import type { Events } from '../observability/events.js'
 import { bump, type BusStats } from '../observability/stats.js'
 import type { MemoryEntry } from '../tiers/memory_tier.js'
-import { isClusterClient, OWNED_CLIENT_DEFAULTS, reconnectDelay, type RedisConnection } from '../redis/connection.js'
+import { isClusterClient, type RedisConnection } from '../redis/connection.js'
+import { ClassicSubscriber } from './classic_subscriber.js'
 import {
+  byNamespace,
   channelOf,
-  channelPattern,
   decodeMessage,
   encodeMessage,
+  namespaceOf,
   newOrigin,
-  sameOrigin,
+  fromOrigin,
   type MessageKind,
 } from './message.js'
 import { PublishQueue } from './publish_queue.js'
+import {
+  publishAnnouncement,
+  SHARDED_MARK,
+  shardChannelOfKey,
+  unwrapNamespace,
+  wrapNamespace,
+} from './shard_channels.js'
+import { ShardedSubscriber } from './sharded_subscriber.js'
+import type { Subscriber, SubscriberHost } from './subscriber.js'
 
 /**
  * What the bus needs from the cache it serves. The cache's context provides it (create_cache.ts);
@@ -66,9 +77,14 @@ export interface BusSettings {
   maxQueue: number
   maxRetryDelay: number
   heartbeat: number
+  /** Sharded pub/sub (SPUBLISH/SSUBSCRIBE, one channel per slot): a Redis 7 Cluster only. */
+  sharded: boolean
 }
 
-/** A message ready to send: what `PUBLISH channel bytes` needs. */
+/**
+ * A message ready to send: what `PUBLISH channel bytes` needs. A sharded one's channel starts with SHARDED_MARK
+ * (shard_channels.ts): the write's Lua call SPUBLISHes it instead.
+ */
 export interface OutgoingMessage {
   channel: string
   bytes: Buffer
@@ -84,9 +100,9 @@ export class Bus {
   readonly #connection: RedisConnection
   readonly #queue: PublishQueue
   readonly #prefix: string
-  readonly #pattern: string
   readonly #channelStart: number
-  #sub: Redis | undefined
+  readonly #sharded: boolean
+  readonly #subscriber: Subscriber
   /** The subscription is confirmed: invalidations are heard (L1 may still be under revalidation). */
   #listening = false
   /** Listening, and L1 revalidated: L1 is served without the outage bound. */
@@ -100,10 +116,6 @@ export class Bus {
   readonly #deaf: (entry: MemoryEntry) => boolean
   /** Counts subscriptions confirmed and lost, so a revalidation that finishes after the next loss is ignored. */
   #generation = 0
-  /** On a Cluster: which node the next subscriber connection goes to (in turn), and the pending move to it. */
-  #nodeTurn = 0
-  #moveAttempts = 0
-  #moveTimer: NodeJS.Timeout | undefined
   readonly #firstUp: Promise<void>
   #markFirstUp!: () => void
   #published = 0
@@ -119,13 +131,13 @@ export class Bus {
     this.#connection = host.connection
     this.#queue = new PublishQueue(settings.maxQueue)
     this.#prefix = host.prefix
-    this.#pattern = channelPattern(this.#prefix)
+    this.#sharded = settings.sharded
     this.#channelStart = Buffer.byteLength(channelOf(this.#prefix, ''))
     const bound = settings.maxStaleness
     this.#deaf = bound === 0 ? () => false : (entry) => Date.now() - entry.installedAt <= bound
     this.#firstUp = new Promise((resolve) => (this.#markFirstUp = resolve))
     host.setL1Gate(this.#deaf) // deaf until the first subscription is confirmed
-    this.#connect()
+    this.#subscriber = this.#subscribe()
     if (settings.heartbeat > 0) {
       this.#heartbeatTimer = setInterval(this.#beat, settings.heartbeat)
       this.#heartbeatTimer.unref()
@@ -168,29 +180,35 @@ export class Bus {
    * the same Lua call as itself, so it is acknowledged only together with its announcement.
    */
   keysMessage(keys: readonly string[]): OutgoingMessage {
-    const [first, ...others] = this.#byNamespace(keys)
+    const [first, ...others] = byNamespace(this.#prefix, keys)
     if (first === undefined || others.length > 0)
       throw new TypeError(`Expected keys of one namespace under '${this.#prefix}', got ${keys.length} keys`)
     this.#published++
-    return { channel: channelOf(this.#prefix, first[0]), bytes: encodeMessage('keys', this.origin, first[1]) }
+    return this.#message(first[0], 'keys', first[1], keys[0])
   }
 
   /** The message announcing that entries of the namespace at `prefix` carrying one of `tags` went stale. */
   tagsMessage(prefix: string, tags: readonly string[]): OutgoingMessage {
     this.#published++
-    return {
-      channel: channelOf(this.#prefix, this.#namespaceOf(prefix)),
-      bytes: encodeMessage('tags', this.origin, tags),
-    }
+    return this.#message(namespaceOf(this.#prefix, prefix), 'tags', tags)
   }
 
   /** The message announcing that every key of the namespace at `prefix` went away. */
   clearMessage(prefix: string): OutgoingMessage {
     this.#published++
-    return {
-      channel: channelOf(this.#prefix, this.#namespaceOf(prefix)),
-      bytes: encodeMessage('clear', this.origin, []),
-    }
+    return this.#message(namespaceOf(this.#prefix, prefix), 'clear', [])
+  }
+
+  /**
+   * Classic: on the namespace's channel. Sharded: on the shard channel of `slotKey`'s slot (a written key: the Lua
+   * call that writes it runs on that slot's master), by default the slot of the namespace's tag keys
+   * (`{<prefix>:<namespace>}:tag:…`, where INVALIDATE_TAGS runs); every node hears every shard channel.
+   */
+  #message(namespace: string, kind: MessageKind, items: readonly string[], slotKey?: string): OutgoingMessage {
+    const bytes = encodeMessage(kind, this.origin, items)
+    if (!this.#sharded) return { channel: channelOf(this.#prefix, namespace), bytes }
+    const channel = shardChannelOfKey(this.#prefix, slotKey ?? `{${this.#prefix}:${namespace}}`)
+    return { channel: SHARDED_MARK + channel, bytes: wrapNamespace(namespace, bytes) }
   }
 
   /**
@@ -198,34 +216,21 @@ export class Bus {
    * whose deletes may have landed although it failed before its own announcement.
    */
   prefixCleared(prefix: string): void {
-    this.#publish(this.#namespaceOf(prefix), 'clear', [])
-  }
-
-  #namespaceOf(prefix: string): string {
-    const namespace = this.#namespaceOfPrefix(prefix)
-    if (namespace === undefined) throw new TypeError(`Expected a namespace key prefix, got '${prefix}'`)
-    return namespace
+    this.#publish(namespaceOf(this.#prefix, prefix), 'clear', [])
   }
 
   #publish(namespace: string, kind: MessageKind, items: readonly string[]): void {
     if (this.#closed) return
-    this.#send(channelOf(this.#prefix, namespace), encodeMessage(kind, this.origin, items)).then(
-      undefined,
-      (error: unknown) => {
-        this.#queue.add(namespace, kind, items)
-        this.#error(
-          'publish',
-          `PUBLISH on ${channelOf(this.#prefix, namespace)} failed (will retry): ${(error as Error).message}`,
-          error,
-        )
-        this.#scheduleRetry()
-      },
-    )
+    this.#send(this.#message(namespace, kind, items)).then(undefined, (error: unknown) => {
+      this.#queue.add(namespace, kind, items)
+      this.#error('publish', `PUBLISH for ${namespace} failed (will retry): ${(error as Error).message}`, error)
+      this.#scheduleRetry()
+    })
   }
 
-  /** PUBLISH through the connection (timeout, circuit breaker). */
-  async #send(channel: string, bytes: Buffer): Promise<void> {
-    await this.#connection.run('PUBLISH', (client) => client.publish(channel, bytes))
+  /** PUBLISH (SPUBLISH when sharded) through the connection (timeout, circuit breaker). */
+  async #send({ channel, bytes }: OutgoingMessage): Promise<void> {
+    await this.#connection.run('PUBLISH', (client) => publishAnnouncement(client, channel, bytes))
     this.#published++
   }
 
@@ -240,7 +245,7 @@ export class Bus {
     this.#retryTimer = undefined
     const batches = this.#queue.drain()
     const sends = batches.map((batch) =>
-      this.#send(channelOf(this.#prefix, batch.namespace), encodeMessage(batch.kind, this.origin, batch.items)).then(
+      this.#send(this.#message(batch.namespace, batch.kind, batch.items)).then(
         () => true,
         () => {
           this.#queue.add(batch.namespace, batch.kind, batch.items)
@@ -257,97 +262,21 @@ export class Bus {
     )
   }
 
-  #byNamespace(keys: readonly string[]): Map<string, string[]> {
-    const out = new Map<string, string[]>()
-    const start = this.#prefix.length + 1
-    for (const key of keys) {
-      const end = key.indexOf('::', start)
-      if (end < 0 || !key.startsWith(this.#prefix)) continue
-      const namespace = key.slice(start, end)
-      const items = out.get(namespace)
-      if (items === undefined) out.set(namespace, [key.slice(end + 2)])
-      else items.push(key.slice(end + 2))
-    }
-    return out
-  }
-
-  #namespaceOfPrefix(prefix: string): string | undefined {
-    const start = this.#prefix.length + 1
-    return prefix.endsWith('::') && prefix.length > start + 2 ? prefix.slice(start, -2) : undefined
-  }
-
   // ---------------------------------------------------------------- receiving
 
-  #connect(): void {
-    if (this.#closed) return
-    const client = this.#connection.client
-    let sub: Redis
-    if (isClusterClient(client)) {
-      // A plain connection to one node: PUBLISH reaches every node of a cluster, and unlike the Cluster's own
-      // subscriber, this connection's losses and returns can be seen (and so gated). Masters first, then replicas,
-      // taken in turn: a lost connection is not retried on its node (which may be gone for good) but moves on to
-      // the next one (see #moveOn).
-      const nodes = [...client.nodes('master'), ...client.nodes('slave')]
-      const node = nodes[this.#nodeTurn++ % Math.max(1, nodes.length)]
-      if (node === undefined) {
-        client.once('ready', () => this.#connect())
-        return
-      }
-      const { host, port } = node.options
-      sub = new Redis({
-        ...(client.options.redisOptions as RedisOptions),
-        host,
-        port,
-        ...this.#subOptions(),
-        retryStrategy: () => null, // 'end' instead: #moveOn
-      })
-    } else {
-      sub = client.duplicate(this.#subOptions())
+  /** The subscriber of this bus's kind; it reports to the bus through the host made here. */
+  #subscribe(): Subscriber {
+    const host: SubscriberHost = {
+      connection: this.#connection,
+      origin: this.origin,
+      subscribed: () => this.#confirm(),
+      lost: this.#down,
+      message: this.#receive,
+      error: (operation, message, cause) => this.#error(operation, message, cause),
     }
-    sub.on('end', () => this.#moveOn(sub))
-    this.#sub = sub
-    sub.on('ready', this.#subscribe)
-    sub.on('close', this.#down)
-    sub.on('error', (error: Error) => this.#error('connection', `bus subscriber connection: ${error.message}`, error))
-    sub.on('pmessageBuffer', this.#receive)
-  }
-
-  /**
-   * The subscriber connection ended (it does not retry): a new one, soon (after 25 ms, 50 ms, … up to 250 ms while
-   * they keep ending). On a Cluster it goes to the next node: retrying the same node would leave this node deaf for
-   * as long as that node is gone, possibly for good. Elsewhere only ioredis's Sentinel failover detector ends a
-   * subscriber this way (see RedisConnection), and a fresh duplicate asks the sentinels again.
-   */
-  #moveOn(sub: Redis): void {
-    if (this.#closed || sub !== this.#sub) return
-    this.#sub = undefined
-    clearTimeout(this.#moveTimer)
-    this.#moveTimer = setTimeout(() => {
-      this.#moveTimer = undefined
-      this.#connect()
-    }, reconnectDelay(++this.#moveAttempts))
-    this.#moveTimer.unref()
-  }
-
-  #subOptions(): RedisOptions {
-    return {
-      autoResubscribe: false, // resubscribed by #subscribe, which then drops L1 before lifting the gate
-      lazyConnect: false,
-      connectionName: `tiercache-bus-${this.origin.toString('hex')}`,
-      maxRetriesPerRequest: null,
-      retryStrategy: reconnectDelay, // ours, whatever the client it duplicates uses: deaf costs misses everywhere
-      disconnectTimeout: OWNED_CLIENT_DEFAULTS.disconnectTimeout,
-    }
-  }
-
-  readonly #subscribe = (): void => {
-    const sub = this.#sub
-    if (sub === undefined || this.#closed) return
-    sub.psubscribe(this.#pattern).then(
-      () => this.#confirm(sub),
-      (error: unknown) =>
-        this.#error('subscribe', `PSUBSCRIBE ${this.#pattern} failed: ${(error as Error).message}`, error),
-    )
+    const client = this.#connection.client // a Cluster when sharded: resolveOptions checks it
+    if (this.#sharded && isClusterClient(client)) return new ShardedSubscriber(host, client, this.#prefix)
+    return new ClassicSubscriber(host, this.#prefix)
   }
 
   /**
@@ -366,9 +295,8 @@ export class Bus {
    * may carry what was missed); L1 entries installed before now are served only within `maxStaleness` until they
    * are revalidated against Redis (dropping what changed), then the gate is lifted.
    */
-  #confirm(sub: Redis): void {
-    if (this.#closed || sub !== this.#sub || sub.status !== 'ready') return
-    this.#moveAttempts = 0
+  #confirm(): void {
+    if (this.#closed) return
     const host = this.#host
     host.fenceAll()
     this.#listening = true
@@ -390,8 +318,7 @@ export class Bus {
   }
 
   readonly #beat = (): void => {
-    const sub = this.#sub
-    if (sub === undefined || !this.#listening || this.#closed) {
+    if (!this.#listening || this.#closed) {
       this.#awaitingPong = false
       return
     }
@@ -403,14 +330,14 @@ export class Bus {
         undefined,
       )
       this.#down()
-      sub.disconnect(true) // 'ready' again later: resubscribe, drop L1, lift the gate
+      this.#subscriber.reconnect() // subscribed again later: revalidate L1, lift the gate
       return
     }
     this.#awaitingPong = true
     const sent = performance.now()
-    sub.ping().then(
-      () => {
-        if (sub !== this.#sub) return
+    this.#subscriber.ping().then(
+      (current) => {
+        if (!current) return
         this.#awaitingPong = false
         this.#heartbeatMs = performance.now() - sent
         this.#lastHeardAt = Date.now()
@@ -429,18 +356,20 @@ export class Bus {
     this.#host.events.emit('bus:state', { state: 'down', dropped: 0 })
   }
 
-  readonly #receive = (_pattern: string, channel: Buffer, raw: Buffer): void => {
+  readonly #receive = (channel: Buffer, raw: Buffer): void => {
     this.#lastHeardAt = Date.now()
     let message
+    let namespace
     try {
+      if (this.#sharded) ({ namespace, message: raw } = unwrapNamespace(raw))
+      if (fromOrigin(raw, this.origin)) return // this node's own write, delivered back
+      namespace ??= channel.toString('utf8', this.#channelStart) // after '<prefix>:bus:'
       message = decodeMessage(raw)
     } catch (error) {
       bump(this.#dropped, 'malformed')
       this.#error('receive', `ignored a malformed message on ${channel.toString()}: ${(error as Error).message}`, error)
       return
     }
-    if (sameOrigin(message, this.origin)) return
-    const namespace = channel.toString('utf8', this.#channelStart) // after '<prefix>:bus:'
     this.#received++
     this.#host.invalidate(namespace, message.kind, message.items)
     this.#host.events.emit('bus:message', { namespace, kind: message.kind, items: message.items })
@@ -463,18 +392,8 @@ export class Bus {
     this.#closed = true
     this.#markFirstUp() // nobody waits for a subscription that will never come
     clearTimeout(this.#retryTimer)
-    clearTimeout(this.#moveTimer)
     clearInterval(this.#heartbeatTimer)
     this.#host.setL1Gate(undefined)
-    const sub = this.#sub
-    this.#sub = undefined
-    if (sub === undefined) return
-    // A connected subscriber says goodbye (bounded); one still trying to connect stops at once, not after its timer.
-    if (sub.status === 'ready')
-      await Promise.race([
-        sub.quit().catch(() => undefined),
-        new Promise((resolve) => setTimeout(resolve, 1000).unref()),
-      ])
-    sub.disconnect()
+    await this.#subscriber.close()
   }
 }

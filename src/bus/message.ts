@@ -44,6 +44,29 @@ export function channelOf(prefix: string, namespace: string): string {
   return `${prefix}:bus:${namespace}`
 }
 
+/** The namespace of a namespace key prefix (`<prefix>:<namespace>::`). Throws a TypeError for anything else. */
+export function namespaceOf(prefix: string, namespacePrefix: string): string {
+  const start = prefix.length + 1
+  if (!namespacePrefix.endsWith('::') || namespacePrefix.length <= start + 2)
+    throw new TypeError(`Expected a namespace key prefix, got '${namespacePrefix}'`)
+  return namespacePrefix.slice(start, -2)
+}
+
+/** Full Redis keys under `prefix` grouped by namespace: namespace → caller keys. Other keys are skipped. */
+export function byNamespace(prefix: string, keys: readonly string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>()
+  const start = prefix.length + 1
+  for (const key of keys) {
+    const end = key.indexOf('::', start)
+    if (end < 0 || !key.startsWith(prefix)) continue
+    const namespace = key.slice(start, end)
+    const items = out.get(namespace)
+    if (items === undefined) out.set(namespace, [key.slice(end + 2)])
+    else items.push(key.slice(end + 2))
+  }
+  return out
+}
+
 /** The pattern that covers every namespace's channel under `prefix` (glob characters in `prefix` escaped). */
 export function channelPattern(prefix: string): string {
   return `${prefix.replace(/[*?[\]\\]/g, '\\$&')}:bus:*`
@@ -95,12 +118,22 @@ export function decodeMessage(raw: Buffer): BusMessage {
   return { kind, origin, items }
 }
 
-/** True when the message was sent by the node with this origin. */
-export function sameOrigin(message: BusMessage, origin: Buffer): boolean {
-  return message.origin.equals(origin)
+/**
+ * True when `raw` is a message of ours sent by the node with this origin, looked up in place (no decoding). Redis
+ * delivers every PUBLISH to every subscriber, the publisher's own connection included (pub/sub has no NOLOOP: that
+ * option belongs to CLIENT TRACKING), so a node receives each of its own writes back; this drops them at the cost
+ * of a byte comparison instead of a decode.
+ */
+export function fromOrigin(raw: Buffer, origin: Buffer): boolean {
+  return (
+    raw.length > HEADER_BYTES &&
+    raw[0] === MAGIC_0 &&
+    raw[1] === MAGIC_1 &&
+    raw.compare(origin, 0, ORIGIN_BYTES, 4, HEADER_BYTES) === 0
+  )
 }
 
-function varintSize(value: number): number {
+export function varintSize(value: number): number {
   let size = 1
   while (value >= 0x80) {
     value = Math.floor(value / 0x80)
@@ -109,7 +142,7 @@ function varintSize(value: number): number {
   return size
 }
 
-function writeVarint(out: Buffer, offset: number, value: number): number {
+export function writeVarint(out: Buffer, offset: number, value: number): number {
   while (value >= 0x80) {
     out[offset++] = (value & 0x7f) | 0x80
     value = Math.floor(value / 0x80)
@@ -118,7 +151,7 @@ function writeVarint(out: Buffer, offset: number, value: number): number {
   return offset
 }
 
-function readVarint(raw: Buffer, offset: number): [number, number] {
+export function readVarint(raw: Buffer, offset: number): [number, number] {
   let value = 0
   let scale = 1
   for (let i = 0; i < 5; i++) {

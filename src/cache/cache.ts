@@ -14,7 +14,7 @@ import { cached, type CachedFunction, type CachedOptions, type NoInferArgs } fro
 import type { CacheContext, Scope } from './context.js'
 import { getOrSetMiss, refreshAhead } from './factory_runner.js'
 import { registerScope } from './internals.js'
-import { writeToL2 } from './l2_write.js'
+import { deleteEntries } from './delete.js'
 import { resolveFill } from './fill_options.js'
 import { DEFAULTS } from './defaults.js'
 import {
@@ -27,7 +27,7 @@ import {
 } from './options.js'
 import { readL2, readManyL2 } from './read_path.js'
 import { emitMiss } from './reporting.js'
-import { announceFor, checkTags, dropLocal, prepare, writeEntries, type Prepared } from './write_path.js'
+import { checkTags, prepare, writeEntries, type Prepared } from './write_path.js'
 
 /** One entry of `setMany`. */
 export interface SetManyEntry<T = unknown> extends SetOptions {
@@ -393,26 +393,7 @@ export class Cache {
 
   async #delete(keys: readonly string[]): Promise<number> {
     const items = keys.map((key) => ({ k: this.#redisKey(key), key }))
-    const ctx = this.#ctx
-    let existed = 0
     this.#open()
-    if (ctx.l2 !== undefined) {
-      await this.#ctx.startup // until this node hears invalidations (bounded)
-      const ks = items.map((item) => item.k)
-      const drop = (): void => dropLocal(this.#scope, items)
-      // No separate announcement on failure: the Lua call carries it, so if it lands late it announces itself.
-      existed = await writeToL2(
-        ctx,
-        { operation: 'delete', throws: 'onWriteError', beforeThrow: drop, fallback: () => (drop(), -1) },
-        (tier) => tier.del(ks, announceFor(ctx)),
-      )
-      if (existed < 0) return 0
-    } else {
-      for (const key of keys) if (this.#l1?.get(key) !== undefined) existed++
-    }
-    dropLocal(this.#scope, items)
-    ctx.counters.deletes += items.length
-    ctx.events.emit('deleted', { namespace: this.name, keys })
-    return existed
+    return deleteEntries(this.#scope, items)
   }
 }

@@ -11,6 +11,7 @@ import { RedisConnection } from '../redis/connection.js'
 import { MemoryStore, type MemoryEntry, type MemoryTier } from '../tiers/memory_tier.js'
 import { RedisTier, type Announcement } from '../tiers/redis_tier.js'
 import { Fences, type Ticket } from './fences.js'
+import { ReplicaRoutes } from './replica_routes.js'
 import type { ResolvedOptions } from './options.js'
 
 /**
@@ -69,6 +70,8 @@ export interface CacheContext {
   /** The Redis connection (timeouts, circuit breaker, coded errors), or undefined on an L1-only cache. */
   readonly connection: RedisConnection | undefined
   readonly l2: RedisTier | undefined
+  /** Which L2 reads may go to the replica (`l2.replicas`); undefined: every read goes to the primary. */
+  readonly replicaRoutes: ReplicaRoutes | undefined
   readonly events: Events
   readonly counters: Counters
   readonly fences: Fences
@@ -110,6 +113,22 @@ export function createContext(options: ResolvedOptions): CacheContext {
           },
         )
 
+  const replicas = l2Options?.replicas
+  const replica =
+    replicas === undefined || l2Options === undefined
+      ? undefined
+      : new RedisConnection(
+          replicas.client,
+          replicas.owned,
+          {
+            timeout: l2Options.timeout,
+            breakerThreshold: l2Options.breakerThreshold,
+            breakerCooldown: l2Options.breakerCooldown,
+          },
+          { onError: (error) => events.emit('l2:error', { operation: 'replica connection', key: undefined, error }) },
+        )
+  const routes =
+    replicas === undefined ? undefined : new ReplicaRoutes(replicas.lag, () => context.announcer?.up === false)
   const store = options.l1 === undefined ? undefined : new MemoryStore(options.l1)
   const context: CacheContext = {
     options,
@@ -125,10 +144,11 @@ export function createContext(options: ResolvedOptions): CacheContext {
     },
     l1: store,
     connection,
-    l2: connection === undefined ? undefined : new RedisTier(connection, options.prefix),
+    l2: connection === undefined ? undefined : new RedisTier(connection, options.prefix, replica, l2Options?.ack),
+    replicaRoutes: routes,
     events,
     counters: new Counters(),
-    fences: new Fences(),
+    fences: new Fences(routes),
     inflight: new Map(),
     background: new Map(),
     announcer: undefined,
@@ -143,6 +163,7 @@ export function createContext(options: ResolvedOptions): CacheContext {
       await context.lockWaiters?.close()
       for (const scope of context.scopes.values()) scope.l1?.clear()
       await connection?.close()
+      await replica?.close()
     },
   }
   return context

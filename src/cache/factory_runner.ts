@@ -19,17 +19,12 @@ import type { Ticket } from './fences.js'
 import { DEFAULTS } from './defaults.js'
 import { expiryPolicyFor, type FillOptions } from './fill_options.js'
 import { readForFill, type FillRead } from './read_path.js'
+import { serveStale, staleInL1, type Stale } from './stale.js'
 import { reportL2Error } from './reporting.js'
-import { bump, type StaleReason } from '../observability/stats.js'
 import { trace, traced } from '../observability/tracing.js'
 import { checkTags, prepare, writeFill, writeInBackground, type FillOutcome } from './write_path.js'
 
 type Factory<T> = () => T | Promise<T>
-
-/** A value past its logical expiry but within grace. */
-interface Stale {
-  value: unknown
-}
 
 /** How long a plain fill's lease lives: a factory slower than this (or its hardTimeout) is not cached. */
 const LEASE_TTL = parseDuration(DEFAULTS.getOrSet.leaseTtl, 'leaseTtl')
@@ -265,8 +260,7 @@ function run<T>(
 ): Promise<T> {
   const { ctx } = scope
   ctx.counters.factoryCalls++
-  // A delete or clear on this node while the factory runs: its result may predate it, so skip the write
-  // (the lease would refuse it anyway; this saves the round trip).
+  // An invalidation on this node while the factory runs: its result may predate it (see below).
   const ticket = ctx.fences.enter(k)
   // A tagged result counts as created when its factory started: a tag invalidated while it ran wins.
   const started = stamp()
@@ -276,11 +270,16 @@ function run<T>(
     : new Promise<T>((resolve) => resolve(factory()))
   const stored = produced.then(
     async (value) => {
-      // Fenced by an invalidation of its key or of everything (not by tags: Redis's tag check keeps a tagged value
-      // made before an invalidation out, and writing it lets lock waiters have what their holder made).
-      const outcome = ctx.fences.valid(ticket)
-        ? await store(scope, k, key, value, options, started, lease, ticket)
-        : 'fenced'
+      // Under a lease, Redis decides: every write, delete or clear of the key since the lease was taken dropped it,
+      // and the fill is then refused. So a fence (an invalidation of its key or of everything, such as the bus
+      // coming back after an outage) keeps the value out of this node's L1 only: skipping the write would release
+      // a `lock: true` lease unwritten, and every waiter would run its own factory. Without a lease (L1 only, or
+      // Redis failed), a fence skips it (not tags: Redis's tag check keeps a tagged value made before an
+      // invalidation out).
+      const outcome =
+        lease !== undefined || ctx.fences.valid(ticket)
+          ? await store(scope, k, key, value, options, started, lease, ticket)
+          : 'fenced'
       if (holdsLock !== undefined && outcome !== 'written' && outcome !== 'background') release(scope, key, holdsLock)
       return value
     },
@@ -384,23 +383,4 @@ function detach(scope: Scope, k: string, key: string, running: Promise<unknown>,
     const wrapped = error instanceof CacheError ? error : new FactoryError(key, error)
     ctx.events.emit('refresh:error', { namespace, key, error: wrapped })
   })
-}
-
-function staleInL1(scope: Scope, key: string): Stale | undefined {
-  const entry = scope.l1?.get(key)
-  if (entry === undefined || entry.reviewAt === undefined || entry.expiresAt === 0 || entry.expiresAt > Date.now())
-    return undefined
-  const gate = scope.ctx.l1Gate
-  return gate === undefined || gate(entry) ? { value: entry.value } : undefined
-}
-
-function serveStale<T>(scope: Scope, key: string, stale: Stale, reason: StaleReason, error?: CacheError): T {
-  bump(scope.ctx.counters.staleServed, reason)
-  scope.ctx.events.emit('stale:served', {
-    namespace: scope.namespace,
-    key,
-    reason,
-    ...(error !== undefined && { error }),
-  })
-  return stale.value as T
 }

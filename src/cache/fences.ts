@@ -13,6 +13,8 @@
  * @internal
  */
 
+import type { ReplicaRoutes } from './replica_routes.js'
+
 /** How many tag invalidations are remembered for `validFor`. */
 const TAG_LOG = 256
 
@@ -36,10 +38,16 @@ export interface Ticket {
 }
 
 export class Fences {
+  /** Told of every invalidation, to keep refills of what changed off lagging replicas (`l2.replicas`). */
+  readonly #routes: ReplicaRoutes | undefined
   readonly #byKey = new Map<string, Fence>()
   #global = 0
   #tagEpoch = 0
   readonly #tagLog: TagInvalidation[] = []
+
+  constructor(routes?: ReplicaRoutes) {
+    this.#routes = routes
+  }
 
   enter(key: string): Ticket {
     let fence = this.#byKey.get(key)
@@ -77,16 +85,19 @@ export class Fences {
   }
 
   invalidate(key: string): void {
+    this.#routes?.key(key)
     const fence = this.#byKey.get(key)
     if (fence !== undefined) fence.epoch++
   }
 
   invalidateAll(): void {
+    this.#routes?.all()
     this.#global++
   }
 
   /** `tags` of the namespace at `prefix` were invalidated: tagged results carrying one of them are fenced. */
   invalidateTags(prefix: string, tags: Iterable<string>): void {
+    this.#routes?.prefix(prefix)
     this.#tagLog.push({ epoch: ++this.#tagEpoch, prefix, tags: new Set(tags) })
     if (this.#tagLog.length > TAG_LOG) this.#tagLog.shift()
   }

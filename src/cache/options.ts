@@ -6,8 +6,10 @@ import { isCodec, jsonCodec, msgpackCodec, type Codec } from '../codec/codec.js'
 import { describe } from '../internal/describe.js'
 import { parseDuration, type Duration } from '../internal/duration.js'
 import { checkKnownOptions } from '../internal/known_options.js'
-import { resolveClient, type RedisClient, type RedisInput } from '../redis/connection.js'
+import { isClusterClient, type RedisClient, type RedisInput } from '../redis/connection.js'
 import { DEFAULTS } from './defaults.js'
+import { resolveL2, type L2Options, type ResolvedL2 } from './l2_options.js'
+import { plainObject, positiveInteger } from './option_checks.js'
 
 /**
  * L1 (in-process LRU) settings. Both bounds always apply, to the whole cache: every namespace of it
@@ -32,47 +34,7 @@ export interface L1Options {
   ttl?: Duration
 }
 
-/** What `set`/`delete`/`clear` do when Redis fails. */
-export type WriteErrorPolicy = 'throw' | 'local'
-
-/** L2 (Redis) settings. */
-export interface L2Options {
-  /**
-   * Per-command timeout. A command that takes longer fails with `L2TimeoutError`; reads treat it as a miss.
-   * @default 500 (ms)
-   */
-  timeout?: Duration
-  /**
-   * When a write cannot reach Redis:
-   * - `'throw'`: `set`, `setMany`, `delete`, `deleteMany`, `expire` and `clear` reject with the L2 error, and
-   *   this node drops the key from its L1 (Redis' state is unknown, so L1 must not keep answering for it).
-   * - `'local'`: the write resolves after updating L1 only, kept for at most `localTtl`, and emits
-   *   `write:degraded`. Other nodes do not see it.
-   * `getOrSet` always returns the factory's value; if writing it to Redis fails, it is kept in L1 for at most
-   * `localTtl` (so an outage does not send every request to the factory) and `write:degraded` is emitted.
-   * @default 'throw'
-   */
-  onWriteError?: WriteErrorPolicy
-  /**
-   * How long a value that reached L1 but not Redis may be served from L1.
-   * @default '5s'
-   */
-  localTtl?: Duration
-  /** Circuit breaker in front of Redis. */
-  breaker?: {
-    /**
-     * Consecutive failures (timeouts, connection errors) that open the circuit; while open, commands fail at
-     * once with `L2UnavailableError` instead of waiting for the timeout.
-     * @default 5
-     */
-    threshold?: number
-    /**
-     * How long the circuit stays open before commands are tried again.
-     * @default '1s'
-     */
-    cooldown?: Duration
-  }
-}
+export type { L2Options, WriteErrorPolicy } from './l2_options.js'
 
 /** The invalidation bus (Redis pub/sub) that keeps every node's L1 coherent. */
 export interface BusOptions {
@@ -102,6 +64,16 @@ export interface BusOptions {
    * @default '1s'
    */
   heartbeat?: Duration
+  /**
+   * Sharded pub/sub on a Redis 7 Cluster (`redis` must be an ioredis `Cluster`): each write announces itself with
+   * SPUBLISH on a channel of its own key's hash slot, in the same Lua call, so a message travels only within the
+   * shard that owns the key (its master and replicas) instead of over the cluster bus to every node; each node
+   * keeps one subscriber connection per master (SSUBSCRIBEd to the channels of that master's slots) and follows
+   * failovers and resharding. Every node of one cache (same `prefix`) must use the same setting: a classic node
+   * and a sharded node do not hear each other. See README "Sharded bus".
+   * @default false
+   */
+  sharded?: boolean
 }
 
 export interface CacheOptions {
@@ -271,18 +243,9 @@ export interface ResolvedOptions {
   prefix: string
   ttl: number
   l1: { maxEntries: number; maxBytes: number; ttl: number } | undefined
-  l2:
-    | {
-        client: RedisClient
-        owned: boolean
-        timeout: number
-        onWriteError: WriteErrorPolicy
-        localTtl: number
-        breakerThreshold: number
-        breakerCooldown: number
-      }
-    | undefined
-  bus: { maxStaleness: number; maxQueue: number; maxRetryDelay: number; heartbeat: number } | undefined
+  l2: ResolvedL2 | undefined
+  bus:
+    { maxStaleness: number; maxQueue: number; maxRetryDelay: number; heartbeat: number; sharded: boolean } | undefined
   codec: Codec
   maxValueBytes: number
   maxKeyBytes: number
@@ -299,26 +262,20 @@ export function checkNamespace(value: unknown, name = 'namespace'): string {
   return value
 }
 
-function positiveInteger(value: unknown, name: string, fallback: number | undefined): number | undefined {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
-    throw new TypeError(`Expected \`${name}\` to be a whole number from 1 and up, got ${describe(value)}`)
-  return value
-}
-
-function plainObject(value: unknown, name: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw new TypeError(`Expected \`${name}\` to be an object, got ${describe(value)}`)
-  return value as Record<string, unknown>
+/** `bus.sharded`: a boolean, true only with a Cluster client (SPUBLISH/SSUBSCRIBE route by slot). */
+function shardedBus(value: unknown, redis: unknown): boolean {
+  if (value !== undefined && typeof value !== 'boolean')
+    throw new TypeError(`Expected \`bus.sharded\` to be a boolean, got ${describe(value)}`)
+  if (value === true && !(typeof redis === 'object' && redis !== null && isClusterClient(redis as RedisClient)))
+    throw new TypeError(`\`bus.sharded: true\` needs an ioredis Cluster as \`redis\`, got ${describe(redis)}`)
+  return value ?? DEFAULTS.bus.sharded
 }
 
 /** The names each options object accepts (anything else is a TypeError naming the nearest). */
 const KNOWN = {
   cache: ['redis', 'namespace', 'prefix', 'ttl', 'l1', 'l2', 'bus', 'codec', 'maxValueBytes', 'maxKeyBytes'],
   l1: ['maxEntries', 'maxBytes', 'ttl'],
-  l2: ['timeout', 'onWriteError', 'localTtl', 'breaker'],
-  breaker: ['threshold', 'cooldown'],
-  bus: ['maxStaleness', 'maxQueue', 'maxRetryDelay', 'heartbeat'],
+  bus: ['maxStaleness', 'maxQueue', 'maxRetryDelay', 'heartbeat', 'sharded'],
   set: ['ttl', 'tags'],
   setMany: ['key', 'value', 'ttl', 'tags'],
   counter: ['ttl'],
@@ -348,36 +305,17 @@ export function resolveOptions(input: CacheOptions | undefined): ResolvedOptions
     }
   }
 
-  let l2: ResolvedOptions['l2']
-  if (options.l2 !== false && options.redis !== undefined) {
-    const l2Input = options.l2 === undefined ? {} : (plainObject(options.l2, 'l2') as L2Options)
-    const onWriteError = l2Input.onWriteError ?? DEFAULTS.l2.onWriteError
-    if (onWriteError !== 'throw' && onWriteError !== 'local')
-      throw new TypeError(`Expected \`l2.onWriteError\` to be 'throw' or 'local', got ${describe(onWriteError)}`)
-    checkKnownOptions(l2Input, KNOWN.l2, 'l2.')
-    const breaker = l2Input.breaker === undefined ? {} : plainObject(l2Input.breaker, 'l2.breaker')
-    checkKnownOptions(breaker, KNOWN.breaker, 'l2.breaker.')
-    const timeout = parseDuration(l2Input.timeout ?? DEFAULTS.l2.timeout, 'l2.timeout', true)
-    const localTtl = parseDuration(l2Input.localTtl ?? DEFAULTS.l2.localTtl, 'l2.localTtl')
-    const breakerThreshold = positiveInteger(
-      breaker.threshold,
-      'l2.breaker.threshold',
-      DEFAULTS.l2.breaker.threshold,
-    ) as number
-    const breakerCooldown = parseDuration(breaker.cooldown ?? DEFAULTS.l2.breaker.cooldown, 'l2.breaker.cooldown')
-    l2 = { ...resolveClient(options.redis), timeout, onWriteError, localTtl, breakerThreshold, breakerCooldown }
-  } else if (options.l2 !== undefined && options.l2 !== false) {
+  if (options.l2 !== false && options.redis === undefined && options.l2 !== undefined)
     throw new TypeError(
       '`l2` options were given without `redis`: pass `redis` (a URL, client or options), or `l2: false`',
     )
-  }
-
-  if (l1 === undefined && l2 === undefined)
+  const withRedis = options.l2 !== false && options.redis !== undefined
+  if (l1 === undefined && !withRedis)
     throw new TypeError('A cache needs at least one tier: `l1` is false and no `redis` is given')
 
   let bus: ResolvedOptions['bus']
   if (options.bus !== undefined && options.bus !== true && options.bus !== false) plainObject(options.bus, 'bus')
-  if (options.bus !== false && l2 !== undefined) {
+  if (options.bus !== false && withRedis) {
     const busInput = typeof options.bus === 'object' ? options.bus : {}
     checkKnownOptions(busInput, KNOWN.bus, 'bus.')
     bus = {
@@ -385,6 +323,7 @@ export function resolveOptions(input: CacheOptions | undefined): ResolvedOptions
       maxQueue: positiveInteger(busInput.maxQueue, 'bus.maxQueue', DEFAULTS.bus.maxQueue) as number,
       maxRetryDelay: parseDuration(busInput.maxRetryDelay ?? DEFAULTS.bus.maxRetryDelay, 'bus.maxRetryDelay'),
       heartbeat: parseDuration(busInput.heartbeat ?? DEFAULTS.bus.heartbeat, 'bus.heartbeat', true),
+      sharded: shardedBus(busInput.sharded, options.redis),
     }
   } else if (options.bus !== undefined && options.bus !== false) {
     throw new TypeError('`bus` needs Redis: pass `redis` (a URL, client or options), or `bus: false`')
@@ -402,16 +341,12 @@ export function resolveOptions(input: CacheOptions | undefined): ResolvedOptions
   const prefix = options.prefix ?? DEFAULTS.prefix
   if (typeof prefix !== 'string' || prefix.length === 0 || prefix.includes('::'))
     throw new TypeError(`Expected \`prefix\` to be a non-empty string without '::', got ${describe(prefix)}`)
+  const namespace = checkNamespace(options.namespace ?? DEFAULTS.namespace)
+  const maxValueBytes = positiveInteger(options.maxValueBytes, 'maxValueBytes', DEFAULTS.maxValueBytes) as number
+  const maxKeyBytes = positiveInteger(options.maxKeyBytes, 'maxKeyBytes', DEFAULTS.maxKeyBytes) as number
 
-  return {
-    namespace: checkNamespace(options.namespace ?? DEFAULTS.namespace),
-    prefix,
-    ttl,
-    l1,
-    l2,
-    bus,
-    codec,
-    maxValueBytes: positiveInteger(options.maxValueBytes, 'maxValueBytes', DEFAULTS.maxValueBytes) as number,
-    maxKeyBytes: positiveInteger(options.maxKeyBytes, 'maxKeyBytes', DEFAULTS.maxKeyBytes) as number,
-  }
+  // Last: the clients it creates are not closed by anyone if an option checked after them throws.
+  const l2 = options.l2 !== false && options.redis !== undefined ? resolveL2(options.redis, options.l2) : undefined
+
+  return { namespace, prefix, ttl, l1, l2, bus, codec, maxValueBytes, maxKeyBytes }
 }

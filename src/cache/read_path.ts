@@ -4,7 +4,7 @@
  * with a TTL no longer than what remains in L2, unless an invalidation fenced the read.
  * @internal
  */
-import { carriesTags, decodeEntry, type StoredEntry } from '../codec/envelope.js'
+import { carriesTags, decodeEntry, readHeader, type StoredEntry } from '../codec/envelope.js'
 import { CacheClosedError, DecodeError } from '../errors.js'
 import { filterByTags } from './tags.js'
 import type { Lease, LeaseRequest } from '../tiers/redis_tier.js'
@@ -44,7 +44,7 @@ export async function readL2(
   try {
     let raw: Buffer | null
     try {
-      raw = await l2.get(k)
+      raw = await (ctx.replicaRoutes?.allows(k, scope.prefix) === true ? fromReplica(scope, k, key) : l2.get(k))
       if (carriesTags(raw)) raw = (await filterByTags(scope, [raw], [key]))[0] ?? null
     } catch (error) {
       reportL2Error(ctx, 'get', key, error)
@@ -85,7 +85,9 @@ export async function readForFill(
     let raw: Buffer | null
     let lease: Lease | undefined
     try {
-      ;({ raw, lease } = await l2.readWithLease(k, request))
+      const hit =
+        ctx.replicaRoutes?.allows(k, scope.prefix) === true ? await freshOnReplica(scope, k, key, request) : null
+      ;({ raw, lease } = hit === null ? await l2.readWithLease(k, request) : { raw: hit, lease: undefined })
       if (carriesTags(raw)) raw = (await filterByTags(scope, [raw], [key]))[0] ?? null
     } catch (error) {
       reportL2Error(ctx, 'get', key, error)
@@ -124,7 +126,14 @@ export async function readManyL2<T>(
   await ctx.startup // until this node hears invalidations (bounded)
   const tickets = l1 === undefined ? undefined : ks.map((k) => ctx.fences.enter(k))
   try {
-    let raws = await l2.mget(ks)
+    const routes = ctx.replicaRoutes
+    const onReplica = routes !== undefined && ks.every((k) => routes.allows(k, scope.prefix))
+    let raws = await (onReplica
+      ? l2.mget(ks, true).catch((error: unknown) => {
+          reportL2Error(ctx, 'replica getMany', undefined, error)
+          return l2.mget(ks)
+        })
+      : l2.mget(ks))
     if (raws.some(carriesTags))
       raws = await filterByTags(
         scope,
@@ -143,6 +152,36 @@ export async function readManyL2<T>(
     if (tickets !== undefined) for (const ticket of tickets) ctx.fences.leave(ticket)
   }
   return out
+}
+
+/**
+ * A read on the replica (`l2.replicas`, for a key no invalidation touched lately: see ReplicaRoutes); when the
+ * replica fails, reported as `l2:error` (operation 'replica get') and read from the primary instead.
+ */
+function fromReplica(scope: Scope, k: string, key: string): Promise<Buffer | null> {
+  const l2 = scope.ctx.l2 as NonNullable<CacheContext['l2']>
+  return l2.getFromReplica(k).catch((error: unknown) => {
+    reportL2Error(scope.ctx, 'replica get', key, error)
+    return l2.get(k)
+  })
+}
+
+/**
+ * The replica's copy of a `getOrSet` entry when it needs no fill (there, and not within `refreshWindow` of its
+ * expiry); null otherwise: the read then takes its lease on the primary (a miss costs one more round trip).
+ */
+async function freshOnReplica(scope: Scope, k: string, key: string, request: LeaseRequest): Promise<Buffer | null> {
+  const l2 = scope.ctx.l2 as NonNullable<CacheContext['l2']>
+  let raw: Buffer | null
+  try {
+    raw = await l2.getFromReplica(k)
+  } catch (error) {
+    reportL2Error(scope.ctx, 'replica get', key, error)
+    return null
+  }
+  const header = raw === null ? undefined : readHeader(raw)
+  if (header === undefined) return null
+  return header.expiresAt === 0 || header.expiresAt - request.refreshWindow > Date.now() ? raw : null
 }
 
 /** Turns what Redis returned into an entry (or a miss), promoting it to L1 unless fenced. */

@@ -106,5 +106,11 @@ export function invalidationTime(value: Buffer | null | undefined): number | 'mi
   if (value === null || value === undefined) return 'missing'
   const text = value.toString('latin1', value[0] === 0x63 /* c */ ? 1 : 0)
   const time = Number(text)
-  return text.length > 0 && text.length <= 32 && Number.isFinite(time) && time >= 0 ? time : 'garbage'
+  return text.length > 0 && text.length <= 32 && Number.isFinite(time) && time >= EARLIEST_TIME ? time : 'garbage'
 }
+
+/**
+ * No tag time tiercache writes is older than this (2001-09-09): a smaller number is garbage that happens to parse
+ * (a stray digit read as a time near 1970 would let every entry of the tag pass, invalidated or not).
+ */
+const EARLIEST_TIME = 1e12

@@ -200,6 +200,8 @@ function install(scope: Scope, items: readonly Prepared[], tickets: Ticket[] | u
       if (valid) l1.set(item.key, entryOf(item, now), l1Ttl(ctx, item.ttl + item.grace), item.bytes.length)
       else l1.delete(item.key)
     }
+  } else if (ctx.replicaRoutes !== undefined) {
+    for (const item of items) ctx.replicaRoutes.key(item.k) // no L1: still read this node's own writes on the primary
   }
   ctx.counters.writes += items.length
   ctx.events.emit('written', { namespace, keys: items.map((item) => item.key) })

@@ -65,16 +65,26 @@ export class LockWaiters {
       const waiters = this.#waiters.get(lockKey)
       if (waiters !== undefined) for (const finish of [...waiters]) finish('woken')
     })
+    // A connection that ends for good (a retryStrategy that gives up, or ioredis's Sentinel failover detector closing
+    // it while it asks the sentinels) would leave every waiter to its lockTimeout: replace it, at once if anyone waits.
+    subscriber.once('end', () => {
+      if (!this.#forget(subscriber) || this.#waiters.size === 0) return
+      this.ready().catch(this.#onError)
+    })
     this.#ready = subscriber.subscribe(this.#channel).then(() => undefined)
     // A failed subscribe is retried by the next caller rather than remembered forever.
     this.#ready.catch(() => {
-      if (this.#subscriber === subscriber) {
-        this.#ready = undefined
-        this.#subscriber = undefined
-        subscriber.disconnect()
-      }
+      if (this.#forget(subscriber)) subscriber.disconnect()
     })
     return this.#ready
+  }
+
+  /** Drops `subscriber` if it is the current one (so that the next `ready()` makes a new one); true if it was. */
+  #forget(subscriber: RedisClient): boolean {
+    if (this.#subscriber !== subscriber || this.#closed) return false
+    this.#ready = undefined
+    this.#subscriber = undefined
+    return true
   }
 
   /** Number of keys with waiters (a diagnostic). */

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto'
 import { Redis, type Cluster, type RedisOptions } from 'ioredis'
 import { CacheClosedError, L2CommandError, L2TimeoutError, L2UnavailableError } from '../errors.js'
+import { DeadlineQueue } from './deadlines.js'
 import { describe } from '../internal/describe.js'
 import { CircuitBreaker, type CircuitState } from './circuit_breaker.js'
 import { redisCommandChannel, type RedisCommandMessage } from '../observability/tracing.js'
@@ -33,15 +34,6 @@ export interface ConnectionHooks {
   onCircuit?: (state: CircuitState) => void
   /** The client reported a connection error (ioredis emits one per failed attempt). */
   onError?: (error: L2CommandError) => void
-}
-
-/** A command waiting for its reply under the timeout. */
-interface Deadline {
-  readonly at: number
-  readonly command: string
-  readonly reject: (error: unknown) => void
-  /** False once the reply came (or the deadline passed). */
-  open: boolean
 }
 
 /** A Lua script, run with EVALSHA (EVAL once per server that does not know it yet). */
@@ -91,9 +83,8 @@ export class RedisConnection {
   readonly #onError: ((error: unknown) => void) | undefined
   #closed = false
   #binarySafe: Promise<boolean> | undefined
-  /** Commands under the timeout, oldest first (settled ones are dropped when the timer comes by). */
-  #deadlines: Deadline[] = []
-  #deadlineTimer: NodeJS.Timeout | undefined
+  /** Commands under the timeout. */
+  readonly #deadlines: DeadlineQueue
 
   constructor(client: RedisClient, owned: boolean, settings: ConnectionSettings, hooks: ConnectionHooks = {}) {
     this.client = client
@@ -105,6 +96,11 @@ export class RedisConnection {
       cooldown: settings.breakerCooldown,
       onChange: hooks.onCircuit ?? (() => undefined),
     })
+    this.#deadlines = new DeadlineQueue(
+      settings.timeout,
+      (deadline) => new L2TimeoutError(deadline.command, settings.timeout),
+      () => this.#breaker.failure(),
+    )
     // A connection that is ready again answers: close the circuit now rather than after its cooldown.
     client.on('ready', this.#onReady)
     // ioredis emits 'error' on every failed connection attempt; without a listener it prints them.
@@ -160,6 +156,26 @@ export class RedisConnection {
     return this.run(script.name, (client) => evalScript<T>(client, script, keys, args, false))
   }
 
+  /**
+   * {@link eval} with `WAIT replicas timeout` sent right behind it on the same connection (one round trip): resolves
+   * with the reply and how many replicas acknowledged the write (`l2.minReplicas`; not on a Cluster). A script sent
+   * again in full (NOSCRIPT: a new primary) ran after that WAIT, and waits again.
+   */
+  evalWaited<T>(
+    script: Script,
+    keys: readonly string[],
+    args: readonly ScriptArgument[],
+    ack: { replicas: number; timeout: number },
+  ) {
+    return this.run(script.name, async (client) => {
+      const resent = { value: false }
+      const replied = evalScript<T>(client, script, keys, args, false, resent)
+      const waited = (client as Redis).wait(ack.replicas, ack.timeout)
+      const [reply, acked] = await Promise.all([replied, waited])
+      return { reply, acked: resent.value ? await (client as Redis).wait(ack.replicas, ack.timeout) : acked }
+    })
+  }
+
   /** {@link eval} with bulk replies as Buffers. */
   evalBuffer<T>(script: Script, keys: readonly string[], args: readonly ScriptArgument[] = []): Promise<T> {
     return this.run(script.name, (client) => evalScript<T>(client, script, keys, args, true))
@@ -211,14 +227,8 @@ export class RedisConnection {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    clearTimeout(this.#deadlineTimer)
-    this.#deadlineTimer = undefined
     // Nothing waits on a closed connection: what is still pending fails now rather than whenever (or never).
-    for (const deadline of this.#deadlines.splice(0)) {
-      if (!deadline.open) continue
-      deadline.open = false
-      deadline.reject(new CacheClosedError())
-    }
+    this.#deadlines.close(() => new CacheClosedError())
     const client = this.client
     if (this.owned) {
       if ((client as Redis).status === 'ready') {
@@ -244,29 +254,19 @@ export class RedisConnection {
     }, reconnectDelay(1)).unref()
   }
 
-  /**
-   * Applies the timeout, maps errors to coded errors and feeds the circuit breaker. Every command has the same
-   * timeout, so deadlines come in the order commands are sent: they wait in one queue watched by one timer (for
-   * the oldest), rather than a timer each (a timer per command cost more than the rest of a cache hit's L2 path).
-   */
+  /** Applies the timeout (see DeadlineQueue), maps errors to coded errors and feeds the circuit breaker. */
   #timed<T>(command: string, promise: Promise<T>): Promise<T> {
     const timeout = this.settings.timeout
     return new Promise<T>((resolve, reject) => {
-      const watch = timeout > 0 ? this.#watch(command, reject) : undefined
+      const watch = timeout > 0 ? this.#deadlines.watch(command, reject) : undefined
       promise.then(
         (value) => {
-          if (watch !== undefined) {
-            if (!watch.open) return
-            watch.open = false
-          }
+          if (watch !== undefined && !this.#deadlines.settle(watch)) return
           this.#breaker.success()
           resolve(value)
         },
         (error: unknown) => {
-          if (watch !== undefined) {
-            if (!watch.open) return
-            watch.open = false
-          }
+          if (watch !== undefined && !this.#deadlines.settle(watch)) return
           // A reply error means Redis is up and answered: not a reason to open the circuit.
           if (isReplyError(error)) this.#breaker.success()
           else this.#breaker.failure()
@@ -274,42 +274,6 @@ export class RedisConnection {
         },
       )
     })
-  }
-
-  /** Puts a command under the watch: past its deadline it fails with `L2TimeoutError` (and it may still land). */
-  #watch(command: string, reject: (error: unknown) => void): Deadline {
-    const deadline: Deadline = { at: Date.now() + this.settings.timeout, command, reject, open: true }
-    this.#deadlines.push(deadline)
-    if (this.#deadlineTimer === undefined && !this.#closed) this.#deadlineTimer = this.#timer(this.settings.timeout)
-    return deadline
-  }
-
-  /** Fails the commands past their deadline, drops the settled ones, and waits for the next oldest. */
-  readonly #expire = (): void => {
-    this.#deadlineTimer = undefined
-    const now = Date.now()
-    const queue = this.#deadlines
-    let head = 0
-    for (; head < queue.length; head++) {
-      const deadline = queue[head] as Deadline
-      if (!deadline.open) continue
-      if (deadline.at > now) break
-      deadline.open = false
-      this.#breaker.failure()
-      deadline.reject(new L2TimeoutError(deadline.command, this.settings.timeout))
-    }
-    queue.splice(0, head)
-    const next = queue.find((deadline) => deadline.open)
-    if (next !== undefined) this.#deadlineTimer = this.#timer(Math.max(1, next.at - now))
-    else queue.length = 0
-  }
-
-  /**
-   * The deadline timer does not hold the process open: while a reply can still come, the connection (or its
-   * reconnection timer) does; closing the connection rejects what is pending.
-   */
-  #timer(ms: number): NodeJS.Timeout {
-    return setTimeout(this.#expire, ms).unref()
   }
 }
 
@@ -344,6 +308,7 @@ async function evalScript<T>(
   keys: readonly string[],
   args: readonly ScriptArgument[],
   buffers: boolean,
+  resent?: { value: boolean },
 ): Promise<T> {
   const all = [...keys, ...args]
   const buffered = client as unknown as BufferEval
@@ -356,6 +321,7 @@ async function evalScript<T>(
         : client.evalsha(script.sha, keys.length, ...all))) as T
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error
+      if (resent !== undefined) resent.value = true
     }
   }
   const result = (await (buffers

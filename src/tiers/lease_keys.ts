@@ -40,3 +40,8 @@ export function leasePatternOf(prefix: string, escapedEntryPrefix: string, clust
   const escapedPrefix = prefix.replace(/[*?[\]\\]/g, '\\$&')
   return `${cluster ? '{*}' : ''}${escapedPrefix}!lease:${escapedEntryPrefix}*`
 }
+
+/** The channel lock releases of a prefix are published on. */
+export function lockChannelOf(prefix: string): string {
+  return `${prefix}!lock`
+}

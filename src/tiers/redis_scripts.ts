@@ -17,6 +17,18 @@
  */
 import { Script } from '../redis/connection.js'
 
+/**
+ * Announces a change on the bus: nothing for an empty channel, SPUBLISH for a shard channel (marked by a leading
+ * NUL byte, bus/shard_channels.ts: it is in the slot of the call's own keys, so it is local to the node running
+ * the call), PUBLISH otherwise.
+ */
+const ANNOUNCE = `
+local function announce(channel, message)
+  if channel == '' then return end
+  if string.byte(channel, 1) == 0 then redis.call('SPUBLISH', string.sub(channel, 2), message)
+  else redis.call('PUBLISH', channel, message) end
+end`
+
 /** Drops the lease in KEYS[`l`] and wakes its lock waiters: a snippet shared by the writes below. */
 const DROP_LEASE = `
 local function dropLease(l, lockChannel)
@@ -49,7 +61,7 @@ end
  */
 export const WRITE = new Script(
   'SET',
-  `${DROP_LEASE}${ENSURE_TAG}
+  `${ANNOUNCE}${DROP_LEASE}${ENSURE_TAG}
 local n = tonumber(ARGV[1])
 for i = 1, n do
   local k, bytes, px = KEYS[2 * i - 1], ARGV[4 + 2 * i], ARGV[5 + 2 * i]
@@ -57,7 +69,7 @@ for i = 1, n do
   dropLease(KEYS[2 * i], ARGV[4])
 end
 for j = 2 * n + 1, #KEYS do ensureTag(KEYS[j], ARGV[5]) end
-if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
+announce(ARGV[2], ARGV[3])
 return n`,
 )
 
@@ -68,12 +80,12 @@ return n`,
  */
 export const FILL = new Script(
   'SET (fill)',
-  `${ENSURE_TAG}
+  `${ANNOUNCE}${ENSURE_TAG}
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 if ARGV[3] == '0' then redis.call('SET', KEYS[1], ARGV[2]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
 redis.call('DEL', KEYS[2])
 for j = 3, #KEYS do ensureTag(KEYS[j], ARGV[7]) end
-if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
+announce(ARGV[4], ARGV[5])
 if string.sub(ARGV[1], 1, 1) == 'L' and ARGV[6] ~= '' then redis.call('PUBLISH', ARGV[6], KEYS[2]) end
 return 1`,
 )
@@ -81,13 +93,13 @@ return 1`,
 /** Deletes entries. KEYS: entry and lease keys in pairs. ARGV: bus channel, bus message, lock channel. */
 export const DELETE = new Script(
   'UNLINK',
-  `${DROP_LEASE}
+  `${ANNOUNCE}${DROP_LEASE}
 local n = 0
 for i = 1, #KEYS, 2 do
   n = n + redis.call('UNLINK', KEYS[i])
   dropLease(KEYS[i + 1], ARGV[3])
 end
-if ARGV[1] ~= '' then redis.call('PUBLISH', ARGV[1], ARGV[2]) end
+announce(ARGV[1], ARGV[2])
 return n`,
 )
 
@@ -97,11 +109,11 @@ return n`,
  */
 export const INCR = new Script(
   'INCRBY',
-  `${DROP_LEASE}
+  `${ANNOUNCE}${DROP_LEASE}
 local v = redis.call('INCRBY', KEYS[1], ARGV[1])
 if ARGV[2] ~= '0' and redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 dropLease(KEYS[2], ARGV[5])
-if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[3], ARGV[4]) end
+announce(ARGV[3], ARGV[4])
 return v`,
 )
 
@@ -113,7 +125,7 @@ return v`,
  */
 export const EXPIRE = new Script(
   'EXPIRE',
-  `
+  `${ANNOUNCE}
 local v = redis.call('GET', KEYS[1])
 if not v then return 0 end
 local changed
@@ -124,7 +136,7 @@ if string.len(v) >= 16 and string.sub(v, 1, 2) == 'TC' then
 else
   changed = redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
-if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[3], ARGV[4]) end
+announce(ARGV[3], ARGV[4])
 return changed`,
 )
 
@@ -205,7 +217,7 @@ return { token, 0 }`,
  */
 export const INVALIDATE_TAGS = new Script(
   'SET (tags)',
-  `
+  `${ANNOUNCE}
 local time = tonumber(ARGV[1])
 for _, key in ipairs(KEYS) do
   local value = redis.call('GET', key)
@@ -214,7 +226,7 @@ for _, key in ipairs(KEYS) do
   if (not current) or current < time then redis.call('SET', key, ARGV[1])
   elseif created then redis.call('SET', key, string.sub(value, 2)) end
 end
-if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
+announce(ARGV[2], ARGV[3])
 return #KEYS`,
 )
 

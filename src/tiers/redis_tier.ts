@@ -1,17 +1,19 @@
 /**
  * L2: the cache's view of Redis, on a {@link RedisConnection} (timeouts, circuit breaker, coded
- * errors). Reads arriving in the same tick are coalesced into one MGET (one per hash slot on a
+ * errors). Reads arriving in the same tick are coalesced (coalesced_reads.ts: MGETs, one per hash slot on a
  * Cluster), and so are the lease-taking reads of `getOrSet`. Every write, delete and increment is
  * one Lua call that also drops the entry's lease and carries the bus announcement (redis_scripts.ts).
  * @internal
  */
 import { randomBytes } from 'node:crypto'
 import calculateSlot from 'cluster-key-slot'
-import { NotACounterError, L2CommandError } from '../errors.js'
-import { isReplyError, type RedisConnection, type RedisClient } from '../redis/connection.js'
+import { publishAnnouncement } from '../bus/shard_channels.js'
+import { NotACounterError, L2CommandError, L2NotReplicatedError } from '../errors.js'
+import { isReplyError, type RedisConnection, type RedisClient, type Script } from '../redis/connection.js'
 import type { CircuitState } from '../redis/circuit_breaker.js'
 import { unlock } from '../locks/redis_lock.js'
-import { leaseKeyOf } from './lease_keys.js'
+import { CoalescedReads } from './coalesced_reads.js'
+import { leaseKeyOf, lockChannelOf } from './lease_keys.js'
 import {
   DELETE,
   ENSURE_TAGS,
@@ -30,7 +32,6 @@ import type {
   Lease,
   LeaseRequest,
   PendingLeaseRead,
-  PendingRead,
   TagKeys,
   WriteItem,
 } from './redis_tier_types.js'
@@ -51,13 +52,28 @@ export class RedisTier {
   /** Names this process in lease tokens; a counter makes each token unique. */
   readonly #origin = randomBytes(6).toString('base64url')
   #tokens = 0
-  #pending: PendingRead[] = []
+  readonly #reads: CoalescedReads
+  /** The replica L2 hits may be read from (`l2.replicas`), and its coalesced reads. */
+  readonly replica: RedisConnection | undefined
+  readonly #replicaReads: CoalescedReads | undefined
+  /** `l2.minReplicas`: replicas each write must reach (`WAIT`) and within how long (ms); undefined: none. */
+  readonly #ack: { replicas: number; timeout: number } | undefined
   #pendingLeases: PendingLeaseRead[] = []
 
-  constructor(connection: RedisConnection, prefix: string) {
+  constructor(
+    connection: RedisConnection,
+    prefix: string,
+    replica?: RedisConnection,
+    ack?: { replicas: number; timeout: number },
+  ) {
     this.connection = connection
+    this.#ack = ack
     this.#prefix = prefix
     this.#lockChannel = lockChannelOf(prefix)
+    this.#reads = new CoalescedReads(connection, (keys) => this.#mgetOn(connection, keys))
+    this.replica = replica
+    this.#replicaReads =
+      replica === undefined ? undefined : new CoalescedReads(replica, (keys) => this.#mgetOn(replica, keys))
   }
 
   get circuit(): CircuitState {
@@ -80,38 +96,27 @@ export class RedisTier {
 
   // ---------------------------------------------------------------- reads
 
-  /** Reads one key. Reads issued in the same tick go out together as one MGET. */
+  /** Reads one key. Reads issued in the same tick go out together (see CoalescedReads). */
   get(key: string): Promise<Buffer | null> {
-    return new Promise((resolve, reject) => {
-      if (this.#pending.push({ key, resolve, reject }) === 1) process.nextTick(this.#flush)
-    })
+    return this.#reads.get(key)
   }
 
-  readonly #flush = (): void => {
-    const batch = this.#pending
-    this.#pending = []
-    if (batch.length === 1) {
-      const read = batch[0] as PendingRead
-      this.connection.run('GET', (client) => client.getBuffer(read.key)).then(read.resolve, read.reject)
-      return
-    }
-    this.mget(batch.map((read) => read.key)).then(
-      (values) => {
-        for (let i = 0; i < batch.length; i++) (batch[i] as PendingRead).resolve(values[i] ?? null)
-      },
-      (error: unknown) => {
-        for (const read of batch) read.reject(error)
-      },
-    )
+  /** {@link get} on the replica (`l2.replicas`; the caller checked there is one). */
+  getFromReplica(key: string): Promise<Buffer | null> {
+    return (this.#replicaReads as CoalescedReads).get(key)
   }
 
-  /** Reads many keys: one MGET per 500 keys (per hash slot on a Cluster), sent in parallel. */
-  async mget(keys: readonly string[]): Promise<Array<Buffer | null>> {
+  /** Reads many keys: one MGET per 500 keys (per hash slot on a Cluster), sent in parallel; on the replica if asked. */
+  mget(keys: readonly string[], fromReplica = false): Promise<Array<Buffer | null>> {
+    return this.#mgetOn(fromReplica ? (this.replica as RedisConnection) : this.connection, keys)
+  }
+
+  async #mgetOn(connection: RedisConnection, keys: readonly string[]): Promise<Array<Buffer | null>> {
     if (keys.length === 0) return []
     const out = new Array<Buffer | null>(keys.length)
     await Promise.all(
       this.#group(keys).map(async (indexes) => {
-        const values = await this.connection.run('MGET', (client) =>
+        const values = await connection.run('MGET', (client) =>
           client.mgetBuffer(...indexes.map((i) => keys[i] as string)),
         )
         for (let j = 0; j < indexes.length; j++) out[indexes[j] as number] = values[j] ?? null
@@ -238,7 +243,7 @@ export class RedisTier {
         args.push(item.bytes, String(item.px))
       }
       keys.push(...tagKeysInline)
-      await this.connection.eval(WRITE, keys, args)
+      await this.#write(WRITE, keys, args)
     })
     if (tags !== undefined && this.isCluster) writes.push(this.#ensureTags(tags))
     await Promise.all(writes)
@@ -257,7 +262,7 @@ export class RedisTier {
     }
     const args = [lease.token, item.bytes, String(item.px), message.channel, message.bytes, this.#lockChannel]
     args.push(tags === undefined ? '' : `c${tags.createdBefore}`)
-    return (await this.connection.eval<number>(FILL, keys, args)) === 1
+    return (await this.#write<number>(FILL, keys, args)) === 1
   }
 
   /** Deletes keys (and their leases) and announces it; resolves with how many existed. */
@@ -268,7 +273,7 @@ export class RedisTier {
         const group = indexes.map((i) => keys[i] as string)
         const message = this.#announcement(announce, group)
         const pairs = group.flatMap((key) => [key, this.leaseKey(key)])
-        return this.connection.eval<number>(DELETE, pairs, [message.channel, message.bytes, this.#lockChannel])
+        return this.#write<number>(DELETE, pairs, [message.channel, message.bytes, this.#lockChannel])
       }),
     )
     return counts.reduce((a, b) => a + b, 0)
@@ -279,7 +284,7 @@ export class RedisTier {
     const message = this.#announcement(announce, [key])
     const args = [String(by), String(px), message.channel, message.bytes, this.#lockChannel]
     try {
-      return await this.connection.eval<number>(INCR, [key, this.leaseKey(key)], args)
+      return await this.#write<number>(INCR, [key, this.leaseKey(key)], args)
     } catch (error) {
       const cause = error instanceof L2CommandError ? error.cause : undefined
       if (isReplyError(cause) && /not an integer|out of range/i.test((cause as Error).message))
@@ -294,7 +299,7 @@ export class RedisTier {
     const header = Buffer.allocUnsafe(8)
     header.writeDoubleBE(expiresAt)
     const args = [header, String(px), message.channel, message.bytes]
-    return (await this.connection.eval<number>(EXPIRE, [key], args)) === 1
+    return (await this.#write<number>(EXPIRE, [key], args)) === 1
   }
 
   /** Records that `tagKeys` (one namespace: one slot) were invalidated at `time`, and announces it, in one call. */
@@ -304,12 +309,13 @@ export class RedisTier {
     announcement: Announcement | undefined,
   ): Promise<void> {
     const message = announcement ?? NO_ANNOUNCEMENT
-    await this.connection.eval(INVALIDATE_TAGS, tagKeys, [String(time), message.channel, message.bytes])
+    await this.#write(INVALIDATE_TAGS, tagKeys, [String(time), message.channel, message.bytes])
   }
 
-  /** PUBLISH an announcement on its own (the end of a `clear`). */
+  /** PUBLISH (SPUBLISH for a sharded bus) an announcement on its own (the end of a `clear`). */
   async publish(announcement: Announcement): Promise<void> {
-    await this.connection.run('PUBLISH', (client) => client.publish(announcement.channel, announcement.bytes))
+    const { channel, bytes } = announcement
+    await this.connection.run('PUBLISH', (client) => publishAnnouncement(client, channel, bytes))
   }
 
   /**
@@ -348,6 +354,15 @@ export class RedisTier {
     return this.connection.ping()
   }
 
+  /** A write's script; with `l2.minReplicas`, L2NotReplicatedError unless enough replicas acknowledged it. */
+  async #write<T = unknown>(script: Script, keys: readonly string[], args: ReadonlyArray<string | Buffer>): Promise<T> {
+    const ack = this.#ack
+    if (ack === undefined) return this.connection.eval<T>(script, keys, args)
+    const { reply, acked } = await this.connection.evalWaited<T>(script, keys, args, ack)
+    if (acked < ack.replicas) throw new L2NotReplicatedError(script.name, acked, ack.replicas)
+    return reply
+  }
+
   async #ensureTags(tags: TagKeys): Promise<void> {
     await this.connection.eval(ENSURE_TAGS, tags.keys, [`c${tags.createdBefore}`])
   }
@@ -381,9 +396,4 @@ export class RedisTier {
     }
     return [...bySlot.values()]
   }
-}
-
-/** The channel lock releases of a prefix are published on. */
-export function lockChannelOf(prefix: string): string {
-  return `${prefix}!lock`
 }

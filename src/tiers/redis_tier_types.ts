@@ -17,7 +17,10 @@ export interface PendingRead {
   reject: (error: unknown) => void
 }
 
-/** A bus message to send in the same round trip as a write: `PUBLISH channel bytes`. */
+/**
+ * A bus message to send in the same round trip as a write: `PUBLISH channel bytes`, or SPUBLISH when the channel
+ * starts with a NUL byte (a sharded bus: bus/shard_channels.ts).
+ */
 export interface Announcement {
   channel: string
   bytes: Buffer

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createCache } from '../../src/index.js'
 import { deferred } from '../support/deferred.js'
+import { busOf, nextEvent } from '../support/make_cache.js'
 import { RedisServer } from '../support/redis_server.js'
 import { Worker } from '../support/worker.js'
 
@@ -79,6 +80,35 @@ describe('distributed lock (lock: true)', () => {
       expect(await first).toBe('from a')
       expect(await second).toBe('from a')
       expect(performance.now() - started).toBeLessThan(1000)
+      expect(other).not.toHaveBeenCalled()
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  })
+
+  it('a holder whose bus reconnects while its factory runs still writes under its lease: one factory run', async () => {
+    // The bus coming back fences every fill in flight (what it read may predate a missed invalidation). That keeps
+    // the value out of the holder's L1, but Redis's lease decides the write: a fill skipped for it released the lock
+    // unwritten, and every waiter ran its own factory (seen through a Sentinel failover).
+    const a = createCache({ redis: server.url, namespace: 'bus-blip' })
+    const b = createCache({ redis: server.url, namespace: 'bus-blip' })
+    await Promise.all([a.ready(), b.ready()])
+    try {
+      const gate = deferred<string>()
+      const other = vi.fn(() => 'other')
+      const first = a.getOrSet('k', () => gate.promise, { lock: true, lockTimeout: '30s' })
+      await vi.waitFor(async () => expect(await redis.exists('tc!lease:tc:bus-blip::k')).toBe(1))
+      const second = b.getOrSet('k', other, { lock: true, lockTimeout: '30s' })
+      await vi.waitFor(async () => expect((await redis.pubsub('NUMSUB', 'tc!lock'))[1]).toBeGreaterThanOrEqual(1))
+      const back = nextEvent(a, 'bus:state', (s) => s.state === 'up')
+      const name = `tiercache-bus-${busOf(a).origin.toString('hex')}`
+      const line = ((await redis.client('LIST')) as string).split('\n').find((l) => l.includes(`name=${name} `))
+      await redis.client('KILL', 'ID', String(/id=(\d+)/.exec(line ?? '')?.[1])) // A's bus subscriber only
+      await back
+      gate.resolve('from a')
+      expect(await first).toBe('from a')
+      expect(await second).toBe('from a')
       expect(other).not.toHaveBeenCalled()
     } finally {
       await a.close()

@@ -3,11 +3,14 @@
  * steady stream of keys through a planned failover (`SENTINEL FAILOVER`) and then through a kill -9 of the
  * primary. Proves: writes sent once a cache has reconnected after `+switch-master` all land on the new primary,
  * the bus subscriber follows to the new primary and comes back (revalidating L1), invalidations then flow both
- * ways, and nothing hangs. The windows are measured and printed (README, "Sentinel").
+ * ways, and nothing hangs. The windows are measured and printed (README, "Sentinel"). Counters and `lock: true`
+ * through a planned failover: every increment sent once a cache is connected to the new primary is counted exactly
+ * once, and a caller waiting for another server's lock gets that server's value (one factory run).
  */
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/index.js'
+import { deferred } from '../support/deferred.js'
 import { busBackAfter, Workload, type NodeTrace } from '../support/failover_workload.js'
 import { busOf, busUp, internals, nextEvent, readyCache, synced } from '../support/make_cache.js'
 import { useSentinel } from '../support/redis_sentinel.js'
@@ -98,6 +101,54 @@ async function writesAfterSwitch(workload: Workload, switchedAt: number): Promis
   return missing(workload.acked)
 }
 
+interface Increment {
+  key: string
+  sentAt: number
+  acked: boolean
+}
+
+/** Each cache increments a counter per 100 ms slot (`hits:<slot>`), one call after another, until stopped. */
+class Counting {
+  readonly sent: Increment[][] = []
+  readonly ready: number[][] = []
+  #stopped = false
+  readonly #loops: Promise<void>[]
+
+  constructor(caches: Cache[], t0: number) {
+    this.#loops = caches.map(async (cache, i) => {
+      const sent: Increment[] = (this.sent[i] = [])
+      const ready: number[] = (this.ready[i] = [])
+      internals(cache).ctx.connection?.client.on('ready', () => ready.push(Date.now()))
+      while (!this.#stopped) {
+        const sentAt = Date.now()
+        const increment = { key: `hits:${Math.floor((sentAt - t0) / 100)}`, sentAt, acked: false }
+        sent.push(increment)
+        try {
+          await cache.incr(increment.key)
+          increment.acked = true
+        } catch {
+          // counted as sent, not acknowledged
+        }
+        await new Promise((resolve) => setTimeout(resolve, 5))
+      }
+    })
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true
+    await Promise.all(this.#loops)
+  }
+}
+
+/** Polls `check` until it holds (bounded): for states no event announces (a server's subscriptions). */
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
 describe('Sentinel failover', () => {
   it('SENTINEL FAILOVER: writes switch to the new primary, the bus follows and revalidates', async () => {
     const [a, b] = await nodes()
@@ -127,6 +178,102 @@ describe('Sentinel failover', () => {
     report('SENTINEL FAILOVER', t0, switched.at, workload, up, lost)
     await fixture.setup.settled()
   }, 40_000)
+
+  it('counts every increment sent after the switch once, and a lock waiter gets the holder’s value', async () => {
+    const options = { redis: fixture.setup.options, namespace: 'app' }
+    const [a, b] = [await readyCache(options), await readyCache(options)]
+    await Promise.all([busUp(a, 10_000), busUp(b, 10_000)])
+    const before = await fixture.setup.primary()
+    const replica = fixture.setup.servers.find((s) => s.port !== before.port)
+    if (replica === undefined) throw new Error('no replica')
+
+    // A holds the lock for `report` (its factory waits for the test); the lease has reached the replica.
+    const started = deferred<void>()
+    const releaseA = deferred<string>()
+    const holder = a.getOrSet(
+      'report',
+      () => {
+        started.resolve()
+        return releaseA.promise
+      },
+      { lock: true, lockTimeout: '20s' },
+    )
+    await started.promise
+    await until('the lease on the replica', async () => (await replica.cli('keys', '*report*')).includes('!lease:'))
+    // B waits for it, through the failover.
+    let bRan = 0
+    const timeouts: unknown[] = []
+    b.on('lock:timeout', (event) => timeouts.push(event))
+    const waiter = b.getOrSet(
+      'report',
+      () => {
+        bRan++
+        return 'B'
+      },
+      { lock: true, lockTimeout: '20s' },
+    )
+    await until('B waiting', async () => b.stats().locks.waits >= 1)
+
+    const t0 = Date.now()
+    const counting = new Counting([a, b], t0)
+    const switched = new Promise<number>((resolve) => {
+      const watcher: Redis = fixture.setup.sentinel(0)
+      watcher.on('message', () => {
+        watcher.disconnect()
+        resolve(Date.now())
+      })
+      void watcher.subscribe('+switch-master')
+    })
+    const busBack = Promise.all([a, b].map((cache) => nextEvent(cache, 'bus:state', (s) => s.state === 'up', 20_000)))
+    const sentinel = fixture.setup.sentinel(0)
+    await sentinel.call('sentinel', 'failover', fixture.setup.name).finally(() => sentinel.disconnect())
+    const switchedAt = await switched
+    await busBack
+    const after = await fixture.setup.primary()
+    expect(after.port).not.toBe(before.port)
+
+    // B's lock subscriber is back (on the new primary, or on the demoted one, which replication feeds): release A.
+    await until('B resubscribed to lock releases', async () => {
+      const counts = await Promise.all(fixture.setup.servers.map((s) => s.cli('pubsub', 'numsub', 'tc!lock')))
+      return counts.some((reply) => /\s[1-9]/.test(reply))
+    })
+    releaseA.resolve('A')
+    expect(await holder).toBe('A')
+    expect(await waiter).toBe('A')
+    expect(bRan).toBe(0)
+    expect(timeouts).toEqual([])
+
+    // Slots whose every increment was sent after its cache reconnected post-switch: counted exactly once each.
+    const reconnected = counting.ready.map((times) => times.find((t) => t >= switchedAt) ?? Number.POSITIVE_INFINITY)
+    const firstSafeSlot = Math.floor((Math.max(...reconnected) - t0) / 100) + 1
+    const safeAcked = (i: number): number =>
+      (counting.sent[i] ?? []).filter((inc) => inc.acked && Number(inc.key.slice(5)) >= firstSafeSlot).length
+    await until('60 increments per cache in whole slots after the switch', async () =>
+      [0, 1].every((i) => safeAcked(i) >= 60),
+    )
+    await counting.stop()
+
+    const bySlot = new Map<string, { acked: number; sent: number; safe: boolean }>()
+    counting.sent.forEach((increments, i) => {
+      for (const inc of increments) {
+        const slot = bySlot.get(inc.key) ?? { acked: 0, sent: 0, safe: true }
+        slot.sent++
+        if (inc.acked) slot.acked++
+        if (inc.sentAt < (reconnected[i] as number)) slot.safe = false
+        bySlot.set(inc.key, slot)
+      }
+    })
+    const reader = await readyCache({ ...options, bus: false })
+    const safe = [...bySlot].filter(([, slot]) => slot.safe)
+    expect(safe.length).toBeGreaterThan(0)
+    for (const [key, slot] of safe) {
+      expect({ key, counted: await reader.get(key) }).toEqual({ key, counted: slot.acked })
+      expect(slot.acked).toBe(slot.sent) // none failed once reconnected
+    }
+    // No slot, even during the failover, counts more than was sent (an increment is never applied twice).
+    for (const [key, slot] of bySlot) expect((await reader.get<number>(key)) ?? 0).toBeLessThanOrEqual(slot.sent)
+    await fixture.setup.settled()
+  }, 60_000)
 
   it('kill -9 of the primary: commands resume on the promoted replica, the bus comes back', async () => {
     const [a, b] = await nodes()

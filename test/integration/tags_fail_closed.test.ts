@@ -47,6 +47,17 @@ describe('tags fail closed', () => {
     expect(error.message).toContain('products')
   })
 
+  it('a tag key holding a number no tag time can be (a stray digit) is garbage too, not a time near 1970', async () => {
+    const a = await makeNode(redis.url)
+    const b = await makeNode(redis.url, { l1: false })
+    await a.set('p2', 'desk', { tags: ['furniture'] })
+    await a.invalidateTags(['furniture']) // p2 is invalidated...
+    await redis.raw.set(tagKey('furniture'), '7') // ...and the tag key is spoiled into something that parses
+    const event = nextEvent(b, 'decode:error')
+    expect(await b.get('p2')).toBeUndefined()
+    expect((await event).key).toBe('p2')
+  })
+
   it('an entry invalidated before its tag key was evicted stays a miss when a new write recreates the key', async () => {
     const a = await makeNode(redis.url)
     const reader = await makeNode(redis.url, { l1: false })

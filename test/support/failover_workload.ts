@@ -18,6 +18,8 @@ export interface NodeTrace {
   acked: Write[]
   /** When each write that failed was sent. */
   failed: number[]
+  /** The `code` of each failed write's error, in the same order. */
+  codes: string[]
   /** `bus:state` changes, with when they came. */
   bus: Array<{ state: 'up' | 'down'; at: number }>
   /** When the command connection became ready (again). */
@@ -36,7 +38,7 @@ export class Workload {
   constructor(caches: Cache[]) {
     this.#caches = caches
     this.traces = caches.map((cache) => {
-      const trace: NodeTrace = { acked: [], failed: [], bus: [], ready: [], errors: [] }
+      const trace: NodeTrace = { acked: [], failed: [], codes: [], bus: [], ready: [], errors: [] }
       cache.on('bus:state', ({ state }) => trace.bus.push({ state, at: Date.now() }))
       cache.on('bus:error', ({ error }) => trace.errors.push(`${Date.now()} ${error.message}`))
       internals(cache).ctx.connection?.client.on('ready', () => trace.ready.push(Date.now()))
@@ -57,8 +59,9 @@ export class Workload {
       try {
         await cache.set(key, value)
         trace.acked.push({ key, value, sentAt, ackedAt: Date.now() })
-      } catch {
+      } catch (error) {
         trace.failed.push(sentAt)
+        trace.codes.push(String((error as { code?: unknown }).code))
       }
       await new Promise((resolve) => setTimeout(resolve, paceMs))
     }

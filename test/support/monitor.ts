@@ -14,7 +14,7 @@ export interface SeenCommand {
 /** Runs `action` and resolves with every command clients sent meanwhile (not those run inside scripts). */
 export async function commandsDuring(url: string, action: () => Promise<unknown>): Promise<SeenCommand[]> {
   const admin = new Redis(url)
-  const monitor = await admin.monitor()
+  const monitor = await startMonitor(admin)
   const seen: SeenCommand[] = []
   const marker = `marker-${Math.random()}`
   let sawMarker!: () => void
@@ -34,5 +34,29 @@ export async function commandsDuring(url: string, action: () => Promise<unknown>
   } finally {
     monitor.disconnect()
     admin.disconnect()
+  }
+}
+
+/**
+ * `admin.monitor()`, retried on ioredis's "Command queue state error": ioredis enters monitoring mode in a promise
+ * continuation after MONITOR's OK, so a command another client sends at that moment, arriving in the same read as the
+ * OK, is taken for a reply nobody waits for. That line precedes the action, so trying again loses nothing.
+ */
+async function startMonitor(admin: Redis): Promise<Redis> {
+  for (let attempt = 1; ; attempt++) {
+    const monitor = admin.duplicate({ monitor: true, lazyConnect: false })
+    try {
+      await new Promise<void>((resolve, reject) => {
+        monitor.once('error', reject)
+        monitor.once('monitoring', () => {
+          monitor.off('error', reject)
+          resolve()
+        })
+      })
+      return monitor
+    } catch (error) {
+      monitor.disconnect()
+      if (attempt === 3 || !String(error).includes('Command queue state error')) throw error
+    }
   }
 }

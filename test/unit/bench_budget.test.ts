@@ -25,7 +25,7 @@ describe('bench arithmetic', () => {
   it('passes, fails and skips budget lines', () => {
     const scenarios = [
       withRatios('l1-get/100B', 'l1', {
-        tiercache: summarize([60]),
+        tiercache: summarize([85]),
         raw: summarize([100]),
         bentocache: summarize([1]),
       }),

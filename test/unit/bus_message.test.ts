@@ -6,7 +6,7 @@ import {
   encodeMessage,
   MessageError,
   newOrigin,
-  sameOrigin,
+  fromOrigin,
 } from '../../src/bus/message.js'
 
 describe('bus message codec', () => {
@@ -20,11 +20,15 @@ describe('bus message codec', () => {
       ['tags', ['products', 'x:y']],
       ['keys', many],
     ] as const) {
-      const message = decodeMessage(encodeMessage(kind, origin, items))
+      const bytes = encodeMessage(kind, origin, items)
+      const message = decodeMessage(bytes)
       expect(message.kind).toBe(kind)
       expect(message.items).toEqual(items)
-      expect(sameOrigin(message, origin)).toBe(true)
-      expect(sameOrigin(message, newOrigin())).toBe(false)
+      expect(message.origin.equals(origin)).toBe(true)
+      expect(fromOrigin(bytes, origin)).toBe(true) // recognised without decoding
+      expect(fromOrigin(bytes, newOrigin())).toBe(false)
+      expect(fromOrigin(bytes.subarray(0, 12), origin)).toBe(false) // too short to be a message
+      expect(fromOrigin(Buffer.concat([Buffer.from('XX'), bytes.subarray(2)]), origin)).toBe(false) // not ours
     }
   })
 
