@@ -19,7 +19,7 @@ async function commandCalls(raw: Redis): Promise<Record<string, number>> {
 describe('read coalescing on one Redis', () => {
   const redis = useRedis({ flush: false })
 
-  it('100 concurrent gets of keys missing from L1 → two MGETs of 50 (two reads kept in flight), each caller its own value', async () => {
+  it('100 concurrent gets of small values missing from L1 → four MGETs of 25 (four reads kept in flight), each caller its own value', async () => {
     const writer = makeCache({ redis: redis.server.url, namespace: 'rc' })
     await writer.setMany(Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, value: { i } })))
     const reader = makeCache({ redis: redis.server.url, namespace: 'rc' })
@@ -28,24 +28,37 @@ describe('read coalescing on one Redis', () => {
     const values = await Promise.all(Array.from({ length: 100 }, (_, i) => reader.get(`k${i}`)))
     expect(values).toEqual(Array.from({ length: 100 }, (_, i) => ({ i })))
     const calls = await commandCalls(redis.raw)
-    expect(calls.mget).toBe(2)
+    expect(calls.mget).toBe(4)
     expect(calls.get).toBeUndefined()
   })
 
-  it('reads of a later tick, while two reads are in flight, go out as one MGET (not split again)', async () => {
+  it('once the values read lately are large (10 KB), 100 concurrent gets → two MGETs of 50', async () => {
+    const big = (i: number) => ({ i, text: 'x'.repeat(10_000) })
+    const writer = makeCache({ redis: redis.server.url, namespace: 'rc-large' })
+    await writer.setMany(Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, value: big(i) })))
+    const reader = makeCache({ redis: redis.server.url, namespace: 'rc-large', l1: false })
+    await reader.health()
+    await Promise.all(Array.from({ length: 8 }, (_, i) => reader.get(`k${i}`))) // learns the size
+    await redis.raw.config('RESETSTAT')
+    const values = await Promise.all(Array.from({ length: 100 }, (_, i) => reader.get(`k${i}`)))
+    expect(values).toEqual(Array.from({ length: 100 }, (_, i) => big(i)))
+    expect(await commandCalls(redis.raw)).toMatchObject({ mget: 2 })
+  })
+
+  it('reads of a later tick, while the reads in flight are at the depth, go out as one MGET (not split again)', async () => {
     const writer = makeCache({ redis: redis.server.url, namespace: 'rc-depth' })
     await writer.setMany(Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: i })))
     const reader = makeCache({ redis: redis.server.url, namespace: 'rc-depth', l1: false })
     await reader.health()
     await redis.raw.config('RESETSTAT')
-    // Redis holds every reply until the pause ends: the first tick's two MGETs are still in flight when the
+    // Redis holds every reply until the pause ends: the first tick's four MGETs are still in flight when the
     // second tick's reads are sent.
     await redis.raw.client('PAUSE', 500, 'ALL')
     const first = Array.from({ length: 10 }, (_, i) => reader.get(`k${i}`))
     await new Promise((resolve) => setImmediate(resolve))
     const second = Array.from({ length: 10 }, (_, i) => reader.get(`k${10 + i}`))
     expect(await Promise.all([...first, ...second])).toEqual(Array.from({ length: 20 }, (_, i) => i))
-    expect(await commandCalls(redis.raw)).toMatchObject({ mget: 3 }) // 5 + 5, then 10
+    expect(await commandCalls(redis.raw)).toMatchObject({ mget: 5 }) // 3 + 3 + 2 + 2, then 10
   })
 
   it('a lone read is sent at once as a plain GET (no timer, no batch)', async () => {
