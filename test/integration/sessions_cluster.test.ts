@@ -34,8 +34,12 @@ describe('sessions on a 3-master Redis Cluster', () => {
     const ada = await create(60, 'ada')
     const bob = await create(20, 'bob')
     const anonymous = await create(20)
-    const perMaster = await Promise.all(cluster.servers.map(async (s) => Number(await s.cli('dbsize'))))
-    expect(perMaster.every((n) => n > 0)).toBe(true)
+    const perMaster = await Promise.all(cluster.servers.map((s) => s.cli('dbsize')))
+    // Failed once in a full run (2026-11-24, not reproduced in 5 runs of the file): the raw answers say why next time.
+    expect(
+      perMaster.every((n) => Number(n) > 0),
+      `DBSIZE per master: ${JSON.stringify(perMaster)}`,
+    ).toBe(true)
 
     const first = ada[0] as string
     await sessions.update(first, { set: { cart: ['book'] }, unset: ['i'] })
