@@ -52,6 +52,7 @@ async function nodes(): Promise<[Cache, Cache]> {
   const options = { redis: fixture.setup.options, namespace: 'app' }
   const caches: [Cache, Cache] = [await readyCache(options), await readyCache(options)]
   await Promise.all(caches.map((cache) => busUp(cache, 10_000))) // ready() waits for the bus for l2.timeout at most
+  await fixture.setup.detectorsSubscribed(2 * 2 + 1) // each cache's command and bus connections, and the watcher
   return caches
 }
 
@@ -183,6 +184,7 @@ describe('Sentinel failover', () => {
     const options = { redis: fixture.setup.options, namespace: 'app' }
     const [a, b] = [await readyCache(options), await readyCache(options)]
     await Promise.all([busUp(a, 10_000), busUp(b, 10_000)])
+    await fixture.setup.detectorsSubscribed(2 * 2 + 1)
     const before = await fixture.setup.primary()
     const replica = fixture.setup.servers.find((s) => s.port !== before.port)
     if (replica === undefined) throw new Error('no replica')

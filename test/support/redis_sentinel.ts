@@ -132,6 +132,22 @@ export class RedisSentinel {
   }
 
   /**
+   * Resolves once every sentinel has at least `count` clients subscribed (to `+switch-master`: ioredis's failover
+   * detectors, one per client made with `failoverDetector`). A detector subscribes a moment after its client is ready;
+   * a failover before that goes unseen by that client (a subscriber then stays on the demoted primary).
+   */
+  async detectorsSubscribed(count: number, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const lists = await Promise.all(this.sentinelPorts.map((_, i) => this.#cli(i, 'client', 'list')))
+      const subscribed = lists.map((list) => list.split('\n').filter((line) => /\bsub=[1-9]/.test(line)).length)
+      if (subscribed.every((n) => n >= count)) return
+      if (Date.now() > deadline) throw new Error(`failover detectors not subscribed: ${JSON.stringify(subscribed)}`)
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  }
+
+  /**
    * Waits until the setup is back to a primary with one replica in sync, every sentinel agreeing. A former primary
    * still running as a primary is made a replica of the new one at once, as Sentinel itself does only at its next
    * INFO refresh of it (up to 10 s later).
