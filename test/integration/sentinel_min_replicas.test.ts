@@ -33,7 +33,7 @@ describe('l2.minReplicas through a planned Sentinel failover', () => {
     await sentinel.call('sentinel', 'failover', setup.name).finally(() => sentinel.disconnect())
     const switchBy = Date.now() + 15_000
     while ((await setup.primary()).port === before) {
-      if (Date.now() > switchBy) throw new Error('Sentinel did not switch to the replica')
+      if (Date.now() > switchBy) throw new Error(`Sentinel did not switch to the replica:\n${await setup.describe()}`)
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
     // Both caches' command connections follow the new primary (Sentinel kills the demoted one's normal clients; the
