@@ -3,29 +3,18 @@
  * cluster with one replica each). The subscriber used to retry that node forever, leaving the cache deaf and its
  * L1 gated; now it moves to another node (classic PUBLISH reaches every node of a cluster) and comes back.
  */
-import type { Cluster } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/index.js'
 import { busOf, busUp, nextEvent, readyCache, synced } from '../support/make_cache.js'
-import { RedisCluster } from '../support/redis_cluster.js'
+import { useCluster } from '../support/redis_cluster.js'
 import type { RedisServer } from '../support/redis_server.js'
 
-let cluster: RedisCluster
-const clients: Cluster[] = []
-
-beforeAll(async () => {
-  cluster = await RedisCluster.start(3, 1)
-}, 30_000)
-
-afterAll(async () => {
-  for (const client of clients) client.disconnect()
-  await cluster?.close()
-})
+const fixture = useCluster(3, 1)
 
 /** The server holding the bus subscriber connection of `cache`. */
 async function subscriberNode(cache: Cache): Promise<RedisServer> {
   const name = `tiercache-bus-${busOf(cache).origin.toString('hex')}`
-  const running = cluster.servers.filter((s) => s.running)
+  const running = fixture.cluster.servers.filter((s) => s.running)
   const lists = await Promise.all(running.map((s) => s.cli('client', 'list')))
   const index = lists.findIndex((list) => list.includes(`name=${name} `))
   if (index < 0) throw new Error(`no node holds ${name}`)
@@ -35,19 +24,17 @@ async function subscriberNode(cache: Cache): Promise<RedisServer> {
 /** Polls (with a deadline) until three masters run again: the dead master's replica took over. */
 async function failedOver(timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
-  while ((await cluster.masters()).length < 3) {
+  while ((await fixture.cluster.masters()).length < 3) {
     if (Date.now() > deadline) throw new Error(`no failover within ${timeoutMs} ms`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
-  await cluster.waitUntilOk()
+  await fixture.cluster.waitUntilOk()
 }
 
 describe('bus on a Cluster whose subscriber node dies', () => {
   it('moves to another node, comes back up and hears invalidations again', async () => {
     const node = (): Promise<Cache> => {
-      const client = cluster.client()
-      clients.push(client)
-      return readyCache({ redis: client, namespace: 'shop' })
+      return readyCache({ redis: fixture.client(), namespace: 'shop' })
     }
     const a = await node()
     const b = await node()

@@ -7,41 +7,24 @@
  * owner and invalidations of that shard flow again.
  */
 import calculateSlot from 'cluster-key-slot'
-import type { Cluster } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { shardChannel } from '../../src/bus/shard_channels.js'
 import { createCache, type Cache } from '../../src/index.js'
 import { busOf, busUp, makeCache, nextEvent, readyCache } from '../support/make_cache.js'
-import { RedisCluster } from '../support/redis_cluster.js'
+import { useCluster } from '../support/redis_cluster.js'
 import type { RedisServer } from '../support/redis_server.js'
 
-let cluster: RedisCluster
-const clients: Cluster[] = []
-
-beforeAll(async () => {
-  cluster = await RedisCluster.start(3, 1)
-}, 30_000)
-
-afterAll(async () => {
-  for (const client of clients) client.disconnect()
-  await cluster?.close()
-})
-
-function client(): Cluster {
-  const made = cluster.client()
-  clients.push(made)
-  return made
-}
+const fixture = useCluster(3, 1)
 
 function node(options: { classic?: boolean } = {}): Promise<Cache> {
-  return readyCache({ redis: client(), namespace: 'shop', bus: { sharded: !options.classic } })
+  return readyCache({ redis: fixture.client(), namespace: 'shop', bus: { sharded: !options.classic } })
 }
 
 /** The master serving `slot` (by the `myself` line of each master's `CLUSTER NODES`); polls through a failover. */
 async function ownerOf(slot: number, timeoutMs = 15_000): Promise<RedisServer> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    for (const server of await cluster.masters()) {
+    for (const server of await fixture.cluster.masters()) {
       const mine = (await server.cli('cluster', 'nodes')).split('\n').find((line) => line.includes('myself'))
       for (const range of mine?.split(' ').slice(8) ?? []) {
         const [from, to = from] = range.split('-').map(Number)
@@ -57,7 +40,7 @@ async function ownerOf(slot: number, timeoutMs = 15_000): Promise<RedisServer> {
 async function threeMasters(timeoutMs = 15_000): Promise<RedisServer[]> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    const masters = await cluster.masters()
+    const masters = await fixture.cluster.masters()
     if (masters.length === 3) return masters
     if (Date.now() > deadline) throw new Error(`${masters.length} masters after ${timeoutMs} ms`)
     await new Promise((resolve) => setTimeout(resolve, 50))
@@ -100,7 +83,7 @@ describe('sharded bus on a Redis 7 Cluster', () => {
     expect(() => createCache({ redis: 'redis://127.0.0.1:1', bus: { sharded: true } })).toThrow(
       /`bus.sharded: true` needs an ioredis Cluster as `redis`, got .*redis:\/\/127.0.0.1:1/,
     )
-    expect(() => createCache({ redis: client(), bus: { sharded: 'yes' as never } })).toThrow(
+    expect(() => createCache({ redis: fixture.client(), bus: { sharded: 'yes' as never } })).toThrow(
       /Expected `bus.sharded` to be a boolean, got .*yes/,
     )
   })
@@ -196,7 +179,7 @@ describe('sharded bus on a Redis 7 Cluster', () => {
     const pauseMs = 1500
     await held.cli('client', 'pause', String(pauseMs), 'all')
     const paused = Date.now()
-    const cache = makeCache({ redis: client(), namespace: 'shop', bus: { sharded: true } })
+    const cache = makeCache({ redis: fixture.client(), namespace: 'shop', bus: { sharded: true } })
     await nextEvent(cache, 'bus:state', (p) => p.state === 'up', 10_000)
     // The two other masters answer at once; the bus must not count as up before the held one confirmed too.
     expect(Date.now() - paused).toBeGreaterThanOrEqual(pauseMs - 50)

@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process'
 import { Cluster } from 'ioredis'
+import { afterAll, beforeAll } from 'vitest'
 import { RedisServer } from './redis_server.js'
 
 export class RedisCluster {
@@ -107,4 +108,31 @@ async function run(command: string, args: string[]): Promise<string> {
       code === 0 ? resolve(out) : reject(new Error(`${command} ${args.join(' ')}:\n${out}`)),
     )
   })
+}
+
+/**
+ * A cluster for the calling file: started before its tests, closed after them, with every client made through
+ * `client()` disconnected first.
+ */
+export function useCluster(masters = 3, replicas = 0): { readonly cluster: RedisCluster; client(): Cluster } {
+  let cluster: RedisCluster | undefined
+  const clients: Cluster[] = []
+  beforeAll(async () => {
+    cluster = await RedisCluster.start(masters, replicas)
+  }, 30_000)
+  afterAll(async () => {
+    for (const client of clients.splice(0)) client.disconnect()
+    await cluster?.close()
+  })
+  return {
+    get cluster() {
+      if (cluster === undefined) throw new Error('useCluster: the cluster starts in beforeAll')
+      return cluster
+    },
+    client() {
+      const made = this.cluster.client()
+      clients.push(made)
+      return made
+    },
+  }
 }
